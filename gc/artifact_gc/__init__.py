@@ -1,0 +1,7 @@
+"""artifact-gc: registry-aware garbage collection for ML artifact buckets on S3."""
+
+__version__ = "0.1.0"
+
+from .reachability import Match, ReferenceSet  # noqa: E402
+
+__all__ = ["Match", "ReferenceSet", "__version__"]

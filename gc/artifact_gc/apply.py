@@ -1,0 +1,399 @@
+"""``artifact-gc apply PLAN``: delete what a plan lists, and nothing that became precious since.
+
+Order of defences, each failing closed:
+1. the plan header must match any restated config, be young enough, and come from this account;
+2. every registry source in the header is read again; candidates it now protects are dropped;
+3. the remaining candidates must stay within the delete limits;
+4. just before each batch, its objects are re-checked (ETag, size, LastModified) and changed ones dropped;
+5. each delete carries the planned ETag, so S3 itself refuses an object rewritten in the last moment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .aws import AwsClients, aws_message, error_code
+from .config import GcConfig
+from .errors import SafetyError, UsageError
+from .listing import bucket_versioning
+from .objects import ObjectInfo
+from .planfile import Candidate, isoformat, iter_candidates, parse_iso, read_header
+from .registry import RegistrySnapshot, collect_references, source_from_spec
+from .safety import check_account, check_delete_limits, check_plan_age, check_restated_config
+
+MAX_BATCH = 1000  # DeleteObjects takes at most 1,000 keys
+RECHECK_MAX_PAGES = 3  # a re-check listing longer than this falls back to one HEAD per remaining key
+RETRYABLE_CODES = frozenset({"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "503", "500"})
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    audit_path: Path
+    max_plan_age_seconds: float = 24 * 3600
+    max_delete_fraction: float = 0.5
+    max_delete_bytes: int | None = None
+    allow_empty_registry: bool = False
+    purge_versions: bool = False
+    scan_segments: int = 1
+    batch_size: int = MAX_BATCH
+    batch_attempts: int = 5  # whole-batch attempts on top of botocore's per-request retries
+
+
+@dataclass
+class PreparedApply:
+    """Everything checked before asking for confirmation."""
+
+    plan_path: Path
+    header: dict[str, Any]
+    snapshot: RegistrySnapshot
+    versioned: bool
+    to_delete: int
+    to_delete_bytes: int
+    newly_protected: list[str]
+
+
+@dataclass
+class ApplyResult:
+    deleted: int = 0
+    deleted_bytes: int = 0
+    delete_markers: int = 0
+    versions_deleted: int = 0
+    newly_protected: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # rewritten since the plan: kept
+    gone: list[str] = field(default_factory=list)  # already absent: nothing to do
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (key, reason)
+
+
+def prepare_apply(
+    plan_path: Path, restated: GcConfig, options: ApplyOptions, clients: AwsClients, now: datetime
+) -> PreparedApply:
+    """Run every check that does not delete; raise SafetyError (exit 3) or UsageError (exit 2) on doubt."""
+    header = read_header(plan_path)
+    try:
+        bucket: str = header["bucket"]
+        created_at = parse_iso(header["created_at"])
+        scope = header["scope"]
+        prefixes: list[str] = scope["prefixes"]
+        cutoff = parse_iso(scope["cutoff"])
+        totals = header["totals"]
+        source_specs = header["registry"]["sources"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(f"plan {plan_path}: header is incomplete ({exc}); re-run `artifact-gc plan`") from exc
+    if options.batch_size < 1 or options.batch_size > MAX_BATCH:
+        raise UsageError(f"--batch-size {options.batch_size}: must be between 1 and {MAX_BATCH}")
+    for reason in (
+        check_restated_config(header, restated),
+        check_plan_age(created_at, now, options.max_plan_age_seconds),
+    ):
+        if reason:
+            raise SafetyError(reason)
+    if header.get("account") is not None:
+        reason = check_account(header["account"], clients.account_id())
+        if reason:
+            raise SafetyError(reason)
+    versioning = bucket_versioning(clients.s3, bucket)
+    versioned = versioning != "Disabled"
+    if versioned != (header.get("versioning", "Disabled") != "Disabled"):
+        raise SafetyError(
+            f"bucket {bucket!r} versioning is {versioning} now but was {header.get('versioning')} when planned: plan again"
+        )
+    if options.purge_versions and not versioned:
+        raise UsageError(f"--purge-versions: bucket {bucket!r} is not versioned; a plain apply already deletes for good")
+
+    sources = [source_from_spec(spec, clients.dynamodb, clients.s3, options.scan_segments) for spec in source_specs]
+    snapshot = collect_references(sources, bucket, clients.s3_endpoint_hosts(), options.allow_empty_registry)
+
+    count = 0
+    to_delete = to_delete_bytes = 0
+    newly_protected: list[str] = []
+    for candidate in iter_candidates(plan_path):
+        count += 1
+        obj = candidate.obj
+        _check_candidate_in_plan_scope(plan_path, obj, prefixes, cutoff)
+        if snapshot.refs.protects(obj.key):
+            newly_protected.append(obj.key)
+        else:
+            to_delete += 1
+            to_delete_bytes += obj.size
+    if count != totals.get("candidates"):
+        raise UsageError(
+            f"plan {plan_path}: holds {count} candidates but its header says {totals.get('candidates')}: "
+            "the file is truncated or edited; plan again"
+        )
+    reason = check_delete_limits(
+        to_delete, to_delete_bytes, int(totals.get("objects", 0)), options.max_delete_fraction, options.max_delete_bytes
+    )
+    if reason:
+        raise SafetyError(reason)
+    return PreparedApply(plan_path, header, snapshot, versioned, to_delete, to_delete_bytes, newly_protected)
+
+
+def _check_candidate_in_plan_scope(plan_path: Path, obj: ObjectInfo, prefixes: list[str], cutoff: datetime) -> None:
+    """A candidate outside the plan's own scope or younger than its cutoff means an edited plan: refuse."""
+    if not any(obj.key.startswith(prefix) for prefix in prefixes):
+        raise UsageError(f"plan {plan_path}: candidate {obj.key!r} lies outside the plan's scope {prefixes}; plan again")
+    if obj.last_modified >= cutoff:
+        raise UsageError(f"plan {plan_path}: candidate {obj.key!r} is younger than the plan's cutoff; plan again")
+
+
+BatchHook = Callable[[ApplyResult], None]
+
+
+def execute_apply(
+    prepared: PreparedApply,
+    clients: AwsClients,
+    options: ApplyOptions,
+    sleep: Callable[[float], None] = time.sleep,
+    on_batch: BatchHook | None = None,
+) -> ApplyResult:
+    """Delete the prepared candidates batch by batch, writing each deletion to the audit log."""
+    result = ApplyResult(newly_protected=list(prepared.newly_protected))
+    refs = prepared.snapshot.refs
+    s3 = clients.s3
+    bucket = prepared.header["bucket"]
+    with AuditLog(options.audit_path, bucket, prepared) as audit:
+        for batch in _batches(
+            (c for c in iter_candidates(prepared.plan_path) if not refs.protects(c.obj.key)), options.batch_size
+        ):
+            unchanged = _recheck(s3, bucket, batch, result)
+            if options.purge_versions:
+                items, planned = _all_versions(s3, bucket, unchanged, result)
+            else:
+                items = [{"Key": c.obj.key, "ETag": c.obj.etag} for c in unchanged]
+                planned = {c.obj.key: c.obj for c in unchanged}
+            for start in range(0, len(items), MAX_BATCH):
+                chunk = items[start : start + MAX_BATCH]
+                deleted = _delete_with_retries(s3, bucket, chunk, prepared.versioned, options.batch_attempts, sleep, result)
+                audit.write(deleted, planned, result)
+            if on_batch:
+                on_batch(result)
+    return result
+
+
+def _batches(candidates: Iterator[Candidate], size: int) -> Iterator[list[Candidate]]:
+    batch: list[Candidate] = []
+    for candidate in candidates:
+        batch.append(candidate)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _same_object(planned: ObjectInfo, etag: str, size: int, last_modified: datetime) -> bool:
+    """Unchanged means same ETag, size and LastModified (to the second: HEAD has no milliseconds)."""
+    return (
+        planned.etag == etag
+        and planned.size == size
+        and int(planned.last_modified.timestamp()) == int(last_modified.astimezone(timezone.utc).timestamp())
+    )
+
+
+def _recheck(s3: Any, bucket: str, batch: list[Candidate], result: ApplyResult) -> list[Candidate]:
+    """Return the candidates whose objects are unchanged since planning; record the others.
+
+    A fresh listing costs one request per 1,000 keys when the batch is dense; when its keys are spread
+    over more than RECHECK_MAX_PAGES pages, the rest are checked with one HEAD each.
+    """
+    keys = sorted(c.obj.key for c in batch)
+    state: dict[str, tuple[str, int, datetime] | None] = {}
+    listed_up_to: str | None = None
+    exhausted = False
+    try:
+        paginator = s3.get_paginator("list_objects_v2")
+        pages = paginator.paginate(Bucket=bucket, Prefix=os.path.commonprefix(keys), StartAfter=keys[0][:-1])
+        wanted = set(keys)
+        exhausted = True
+        for number, page in enumerate(pages, start=1):
+            contents = page.get("Contents", ())
+            for entry in contents:
+                if entry["Key"] in wanted:
+                    state[entry["Key"]] = (entry.get("ETag", ""), int(entry.get("Size", 0)), entry["LastModified"])
+            if contents:
+                listed_up_to = contents[-1]["Key"]
+            if listed_up_to is not None and listed_up_to >= keys[-1]:
+                break
+            if number >= RECHECK_MAX_PAGES and page.get("IsTruncated"):
+                exhausted = False
+                break
+    except (ClientError, BotoCoreError) as exc:
+        for candidate in batch:
+            result.failed.append((candidate.obj.key, f"re-check listing failed: {aws_message(exc)}"))
+        return []
+    for key in keys:
+        if key in state or exhausted or (listed_up_to is not None and key <= listed_up_to):
+            state.setdefault(key, None)
+    unchanged = []
+    for candidate in batch:
+        obj = candidate.obj
+        if obj.key not in state:
+            try:
+                head = s3.head_object(Bucket=bucket, Key=obj.key)
+                state[obj.key] = (head.get("ETag", ""), int(head.get("ContentLength", 0)), head["LastModified"])
+            except ClientError as exc:
+                if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                    state[obj.key] = None
+                else:
+                    result.failed.append((obj.key, f"re-check failed: {aws_message(exc)}"))
+                    continue
+            except BotoCoreError as exc:
+                result.failed.append((obj.key, f"re-check failed: {aws_message(exc)}"))
+                continue
+        current = state[obj.key]
+        if current is None:
+            result.gone.append(obj.key)
+        elif _same_object(obj, *current):
+            unchanged.append(candidate)
+        else:
+            result.changed.append(obj.key)
+    return unchanged
+
+
+def _all_versions(
+    s3: Any, bucket: str, unchanged: list[Candidate], result: ApplyResult
+) -> tuple[list[dict[str, Any]], dict[str, ObjectInfo]]:
+    """For --purge-versions: every version and delete marker of each key, if its latest is still as planned."""
+    items: list[dict[str, Any]] = []
+    planned: dict[str, ObjectInfo] = {}
+    for candidate in unchanged:
+        obj = candidate.obj
+        try:
+            entries = []
+            for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=obj.key):
+                entries += [v for v in page.get("Versions", ()) if v["Key"] == obj.key]
+                entries += [{**m, "_marker": True} for m in page.get("DeleteMarkers", ()) if m["Key"] == obj.key]
+        except (ClientError, BotoCoreError) as exc:
+            result.failed.append((obj.key, f"listing its versions failed: {aws_message(exc)}"))
+            continue
+        latest = [e for e in entries if e.get("IsLatest")]
+        if (
+            len(latest) != 1
+            or latest[0].get("_marker")
+            or not _same_object(obj, latest[0].get("ETag", ""), int(latest[0].get("Size", 0)), latest[0]["LastModified"])
+        ):
+            result.changed.append(obj.key)
+            continue
+        planned[obj.key] = obj
+        items += [{"Key": obj.key, "VersionId": e["VersionId"]} for e in entries]
+    return items, planned
+
+
+def _delete_with_retries(
+    s3: Any,
+    bucket: str,
+    items: list[dict[str, Any]],
+    versioned: bool,
+    attempts: int,
+    sleep: Callable[[float], None],
+    result: ApplyResult,
+) -> list[dict[str, Any]]:
+    """DeleteObjects one chunk; retry the whole pending set on throttling or transport failure.
+
+    Returns the ``Deleted`` entries. Quiet mode is used where nothing needs reading back; on versioned
+    buckets the verbose answer carries each new delete marker's version id, which undo needs.
+    """
+    pending = list(items)
+    deleted: list[dict[str, Any]] = []
+    last_error = "unknown error"
+    for attempt in range(attempts):
+        if attempt:
+            sleep(min(30.0, 2.0**attempt))
+        try:
+            response = s3.delete_objects(Bucket=bucket, Delete={"Objects": pending, "Quiet": not versioned})
+        except ClientError as exc:
+            last_error = aws_message(exc)
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if error_code(exc) in RETRYABLE_CODES or status >= 500:
+                continue
+            break
+        except BotoCoreError as exc:
+            last_error = aws_message(exc)
+            continue
+        errors = {(e.get("Key"), e.get("VersionId")): e for e in response.get("Errors", ())}
+        if versioned:
+            deleted += response.get("Deleted", [])
+        else:
+            deleted += [item for item in pending if (item["Key"], item.get("VersionId")) not in errors]
+        retry = []
+        for item in pending:
+            error = errors.get((item["Key"], item.get("VersionId")))
+            if error is None:
+                continue
+            code = error.get("Code", "")
+            if code in RETRYABLE_CODES:
+                retry.append(item)
+                last_error = f"{code}: {error.get('Message', '')}"
+            elif code == "PreconditionFailed":
+                result.changed.append(item["Key"])
+            elif code == "NoSuchKey":
+                result.gone.append(item["Key"])
+            else:
+                result.failed.append((item["Key"], f"{code}: {error.get('Message', '')}".rstrip(": ")))
+        pending = retry
+        if not pending:
+            return deleted
+    for item in pending:
+        result.failed.append((item["Key"], f"delete failed after {attempts} attempts: {last_error}"))
+    return deleted
+
+
+class AuditLog:
+    """JSON Lines, appended and flushed to disk after every batch: one line per deletion."""
+
+    def __init__(self, path: Path, bucket: str, prepared: PreparedApply) -> None:
+        self.path = path
+        self.bucket = bucket
+        self.plan = str(prepared.plan_path)
+        self.plan_created_at = prepared.header.get("created_at")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = path.open("a", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--audit {path}: cannot write there ({exc.strerror or exc})") from exc
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._handle.close()
+
+    def write(self, deleted: list[dict[str, Any]], planned: dict[str, ObjectInfo], result: ApplyResult) -> None:
+        now = isoformat(datetime.now(timezone.utc))
+        for entry in deleted:
+            obj = planned[entry["Key"]]
+            marker = bool(entry.get("DeleteMarker")) and not entry.get("VersionId")
+            record = {
+                "time": now,
+                "bucket": self.bucket,
+                "key": entry["Key"],
+                "version_id": entry.get("VersionId"),  # the version permanently deleted, or null
+                "delete_marker_version_id": entry.get("DeleteMarkerVersionId") if marker else None,
+                "etag": obj.etag,
+                "size": obj.size,
+                "storage_class": obj.storage_class,
+                "last_modified": isoformat(obj.last_modified),
+                "plan": self.plan,
+                "plan_created_at": self.plan_created_at,
+            }
+            self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            if entry.get("VersionId"):
+                result.versions_deleted += 1
+                if entry.get("VersionId") == obj.current_version_id:
+                    result.deleted += 1
+                    result.deleted_bytes += obj.size
+            else:
+                result.deleted += 1
+                result.deleted_bytes += obj.size
+                result.delete_markers += marker
+        self._handle.flush()
+        os.fsync(self._handle.fileno())

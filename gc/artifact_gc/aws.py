@@ -1,0 +1,93 @@
+"""boto3 at the edge: sessions and clients with bounded standard-mode retries."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
+
+from .errors import UsageError
+
+# Bursts of SlowDown come several in a row: standard mode with 10 attempts backs off up to 20 s per call;
+# the apply loop also retries a failed batch as a whole before giving up on its keys.
+RETRY_ATTEMPTS = 10
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    """Where and as whom to call AWS. ``endpoint_url`` None means boto3's own resolution, which reads
+    ``AWS_ENDPOINT_URL`` and the per-service ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL_DYNAMODB``."""
+
+    region: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+    max_attempts: int = RETRY_ATTEMPTS
+
+
+class AwsClients:
+    """The S3, DynamoDB and STS clients of one run, created lazily from one session."""
+
+    def __init__(self, settings: AwsSettings) -> None:
+        self.settings = settings
+        try:
+            self.session = boto3.Session(profile_name=settings.profile, region_name=settings.region)
+        except ProfileNotFound as exc:
+            raise UsageError(f"--profile {settings.profile!r}: no such AWS profile ({exc})") from exc
+        self._clients: dict[str, Any] = {}
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            config = Config(
+                retries={"mode": "standard", "max_attempts": self.settings.max_attempts},
+                connect_timeout=10,
+                read_timeout=60,
+            )
+            kwargs: dict[str, Any] = {"config": config}
+            if self.settings.endpoint_url:
+                kwargs["endpoint_url"] = self.settings.endpoint_url
+            if not self.session.region_name:
+                kwargs["region_name"] = "us-east-1"
+            self._clients[service] = self.session.client(service, **kwargs)
+        return self._clients[service]
+
+    @property
+    def s3(self) -> Any:
+        return self.client("s3")
+
+    @property
+    def dynamodb(self) -> Any:
+        return self.client("dynamodb")
+
+    def account_id(self) -> str | None:
+        """The caller's account, or None where STS cannot say (S3-compatible stores without STS)."""
+        try:
+            return self.client("sts").get_caller_identity()["Account"]
+        except (BotoCoreError, ClientError, KeyError):
+            return None
+
+    def s3_endpoint_hosts(self) -> frozenset[str]:
+        """Hosts of a custom S3 endpoint: registry URLs pointing there are read path-style."""
+        candidates = [self.settings.endpoint_url, os.environ.get("AWS_ENDPOINT_URL_S3"), os.environ.get("AWS_ENDPOINT_URL")]
+        hosts = set()
+        for url in filter(None, candidates):
+            parts = urlsplit(url)
+            if parts.hostname:
+                hosts.add(parts.hostname.lower() if parts.port is None else f"{parts.hostname.lower()}:{parts.port}")
+        return frozenset(hosts)
+
+
+def aws_message(exc: Exception) -> str:
+    """One line for an AWS failure: the error code and message, never a traceback."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"{error.get('Code', 'Error')}: {error.get('Message', '')}".rstrip(": ")
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))

@@ -1,0 +1,114 @@
+"""One GcConfig, resolved from CLI flags > ARTIFACT_GC_* environment > the Terraform ``gc_config`` output.
+
+Flags and environment variables are merged by the CLI (typer reads ``ARTIFACT_GC_*`` for each option);
+this module merges that with Terraform's values. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import UsageError
+from .registry import DEFAULT_PATH_ATTRIBUTE
+
+DEFAULT_MIN_AGE_DAYS = 7
+
+
+@dataclass(frozen=True)
+class GcConfig:
+    """What to collect and where. ``None``/empty means "not given by anyone"."""
+
+    bucket: str | None = None
+    region: str | None = None
+    registry_tables: tuple[str, ...] = ()
+    path_attributes: tuple[str, ...] = ()
+    manifests: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] | None = None
+    min_age_days: int | None = None
+
+    @property
+    def effective_path_attributes(self) -> tuple[str, ...]:
+        return self.path_attributes or (DEFAULT_PATH_ATTRIBUTE,)
+
+    @property
+    def effective_min_age_days(self) -> int:
+        return DEFAULT_MIN_AGE_DAYS if self.min_age_days is None else self.min_age_days
+
+
+def resolve_config(flags: Mapping[str, Any], tf: Mapping[str, Any] | None) -> GcConfig:
+    """Merge: a value given by flag or environment wins over Terraform's ``gc_config``.
+
+    ``flags`` keys are GcConfig field names; ``None`` or an empty sequence means "not given" (the whole
+    bucket as scope is spelled ``--prefix ''``, a one-element list).
+    """
+    tf_config = _from_gc_config(tf) if tf is not None else GcConfig()
+    merged: dict[str, Any] = {}
+    for name in GcConfig.__dataclass_fields__:
+        given = flags.get(name)
+        if given is None or (isinstance(given, (list, tuple)) and not given):
+            merged[name] = getattr(tf_config, name)
+        else:
+            merged[name] = tuple(given) if isinstance(given, (list, tuple)) else given
+    config = GcConfig(**merged)
+    if config.min_age_days is not None and config.min_age_days < 0:
+        raise UsageError(f"--min-age-days {config.min_age_days}: must be 0 or more")
+    return config
+
+
+def _from_gc_config(tf: Mapping[str, Any]) -> GcConfig:
+    """Read the keys we know from a ``gc_config`` value; other keys are left for other features."""
+
+    def strings(key: str) -> tuple[str, ...]:
+        value = tf.get(key)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            return (value,) if value else ()
+        if isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise UsageError(f"gc_config.{key}: expected a string or a list of strings, got {value!r}")
+
+    min_age = tf.get("min_age_days")
+    if min_age is not None and (isinstance(min_age, bool) or not isinstance(min_age, (int, float)) or min_age != int(min_age)):
+        raise UsageError(f"gc_config.min_age_days: expected a whole number of days, got {min_age!r}")
+    prefixes = tf.get("gc_prefixes")
+    bucket = tf.get("bucket")
+    if bucket is not None and not isinstance(bucket, str):
+        raise UsageError(f"gc_config.bucket: expected a string, got {bucket!r}")
+    return GcConfig(
+        bucket=bucket or None,
+        region=tf.get("region") or None,
+        registry_tables=strings("registry_table") + strings("registry_tables"),
+        path_attributes=strings("path_attribute") + strings("path_attributes"),
+        manifests=strings("manifests"),
+        prefixes=strings("gc_prefixes") if prefixes is not None else None,
+        min_age_days=None if min_age is None else int(min_age),
+    )
+
+
+def normalise_prefixes(prefixes: Sequence[str]) -> tuple[str, ...]:
+    """Sorted scope prefixes with those covered by another removed, so no object is listed twice.
+
+    ``""`` is the whole bucket and covers everything.
+    """
+    kept: list[str] = []
+    for prefix in sorted(set(prefixes)):
+        if kept and prefix.startswith(kept[-1]):
+            continue
+        kept.append(prefix)
+    return tuple(kept)
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str, flag: str) -> float:
+    """``90s``, ``30m``, ``24h``, ``2d`` or plain seconds -> seconds."""
+    match = _DURATION.match(text)
+    if not match:
+        raise UsageError(f"{flag} {text!r}: expected a duration such as 30m, 24h or 2d")
+    return float(match[1]) * _UNIT_SECONDS[match[2]]

@@ -1,0 +1,162 @@
+"""The plan file: JSON Lines, a header object on line 1, then one candidate per line.
+
+Candidates are streamed to a temporary body file while the bucket is listed (memory does not grow with
+their number); the header, which holds the totals, is known only at the end, so :meth:`PlanWriter.finish`
+writes header + body to a temporary file and renames it into place: a reader never sees a half plan.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import UsageError
+from .objects import ObjectInfo
+
+PLAN_KIND = "artifact-gc-plan"
+PLAN_FORMAT_VERSION = 1
+
+
+def isoformat(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def parse_iso(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no time zone")
+    return moment.astimezone(timezone.utc)
+
+
+def candidate_record(obj: ObjectInfo, prefix: str) -> dict[str, Any]:
+    return {
+        "key": obj.key,
+        "version_id": obj.version_id,  # None = the current version (JSON null); never the string "null"
+        "current_version_id": obj.current_version_id,  # may be the string "null" (versioning suspended)
+        "size": obj.size,
+        "last_modified": isoformat(obj.last_modified),
+        "storage_class": obj.storage_class,
+        "etag": obj.etag,
+        "prefix": prefix,
+    }
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One planned deletion as read back from a plan file."""
+
+    obj: ObjectInfo
+    prefix: str
+
+
+def candidate_from_record(record: Any, where: str) -> Candidate:
+    try:
+        if not isinstance(record, dict):
+            raise TypeError("not an object")
+        version_id = record["version_id"]
+        current = record.get("current_version_id")
+        if not isinstance(record["key"], str) or not isinstance(record["etag"], str):
+            raise TypeError("key and etag must be strings")
+        if version_id is not None and not isinstance(version_id, str):
+            raise TypeError("version_id must be a string or null")
+        size = record["size"]
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise TypeError("size must be a whole number of bytes")
+        obj = ObjectInfo(
+            key=record["key"],
+            size=size,
+            last_modified=parse_iso(record["last_modified"]),
+            etag=record["etag"],
+            storage_class=str(record.get("storage_class") or "STANDARD"),
+            version_id=version_id,
+            current_version_id=current,
+        )
+        return Candidate(obj, str(record.get("prefix", "")))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise UsageError(f"{where}: not a valid plan candidate ({exc})") from exc
+
+
+class PlanWriter:
+    """Stream candidates, then :meth:`finish` with the header. Use as a context manager."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        directory = path.parent if str(path.parent) else Path(".")
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._body: IO[str] = tempfile.NamedTemporaryFile(
+                "w+", encoding="utf-8", dir=directory, prefix=f".{path.name}.", suffix=".body", delete=False
+            )
+        except OSError as exc:
+            raise UsageError(f"--out {path}: cannot write there ({exc.strerror or exc})") from exc
+
+    def __enter__(self) -> PlanWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._body.close()
+        Path(self._body.name).unlink(missing_ok=True)
+
+    def write(self, candidates: Iterable[ObjectInfo], prefix: str) -> None:
+        dumps = json.dumps
+        for obj in candidates:
+            self._body.write(dumps(candidate_record(obj, prefix), ensure_ascii=False) + "\n")
+            self.count += 1
+
+    def finish(self, header: dict[str, Any]) -> None:
+        header = {"kind": PLAN_KIND, "format_version": PLAN_FORMAT_VERSION, **header}
+        self._body.flush()
+        self._body.seek(0)
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        with tmp.open("w", encoding="utf-8") as out:
+            out.write(json.dumps(header, ensure_ascii=False) + "\n")
+            shutil.copyfileobj(self._body, out, 1 << 20)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, self.path)
+
+
+def read_header(path: Path) -> dict[str, Any]:
+    """The plan's header; UsageError (exit 2) when the file is not an artifact-gc plan."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            first = handle.readline()
+    except OSError as exc:
+        raise UsageError(f"plan {path}: cannot read it ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"plan {path}: not UTF-8 text") from exc
+    try:
+        header = json.loads(first)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"plan {path}: line 1 is not JSON ({exc.msg}); is this a plan written by `artifact-gc plan`?") from exc
+    if not isinstance(header, dict) or header.get("kind") != PLAN_KIND:
+        raise UsageError(f"plan {path}: line 1 is not an artifact-gc plan header")
+    if header.get("format_version") != PLAN_FORMAT_VERSION:
+        raise UsageError(
+            f"plan {path}: format version {header.get('format_version')!r} is not {PLAN_FORMAT_VERSION}; "
+            "re-run `artifact-gc plan` with this version"
+        )
+    return header
+
+
+def iter_candidates(path: Path) -> Iterator[Candidate]:
+    """Stream the candidates; a malformed line raises UsageError naming the line."""
+    with path.open(encoding="utf-8") as handle:
+        handle.readline()
+        for number, line in enumerate(handle, start=2):
+            if not line.strip():
+                continue
+            where = f"plan {path} line {number}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise UsageError(f"{where}: not JSON ({exc.msg})") from exc
+            yield candidate_from_record(record, where)

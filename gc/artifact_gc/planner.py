@@ -1,0 +1,139 @@
+"""``artifact-gc plan``: collect references, list the scope, mark, stream candidates to the plan file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .aws import AwsClients
+from .config import GcConfig, normalise_prefixes
+from .errors import SafetyError, UsageError
+from .listing import bucket_versioning, list_pages
+from .mark import KeepRules, MarkStats, mark
+from .planfile import PlanWriter, isoformat
+from .registry import DynamoDbSource, ManifestSource, RegistrySnapshot, RegistrySource, SkipRule, collect_references
+
+ProgressHook = Callable[[str, int, int], None]  # (prefix, objects so far, bytes so far)
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """Everything ``plan`` needs beyond the resolved GcConfig."""
+
+    out: Path
+    keep_globs: tuple[str, ...] = ()
+    skip_where: tuple[SkipRule, ...] = ()
+    scan_segments: int = 1
+    allow_empty_registry: bool = False
+    max_delete_fraction: float = 0.5
+    max_delete_bytes: int | None = None
+
+
+@dataclass
+class PlanResult:
+    header: dict[str, Any]
+    stats: MarkStats
+    snapshot: RegistrySnapshot
+    refused: str | None = None  # a limit the plan exceeds: apply will refuse too
+    warnings: list[str] = field(default_factory=list)
+
+
+def build_sources(config: GcConfig, clients: AwsClients, skip_where: tuple[SkipRule, ...], segments: int) -> list[RegistrySource]:
+    attrs = config.effective_path_attributes
+    sources: list[RegistrySource] = [
+        DynamoDbSource(clients.dynamodb, table, attrs, skip_where, segments) for table in config.registry_tables
+    ]
+    sources += [ManifestSource(location, attrs, clients.s3) for location in config.manifests]
+    return sources
+
+
+def run_plan(
+    config: GcConfig, options: PlanOptions, clients: AwsClients, now: datetime, on_page: ProgressHook | None = None
+) -> PlanResult:
+    """Write the plan file and return what it found. Modifies nothing in AWS."""
+    if not config.bucket:
+        raise UsageError("no bucket: give --bucket, ARTIFACT_GC_BUCKET, or --tf-dir/--tf-outputs with gc_config.bucket")
+    if config.prefixes is None:
+        raise UsageError(
+            "no scope: give --prefix (repeatable; --prefix '' for the whole bucket) or gc_config.gc_prefixes"
+        )
+    bucket = config.bucket
+    prefixes = normalise_prefixes(config.prefixes)
+    min_age_days = config.effective_min_age_days
+    cutoff = now - timedelta(days=min_age_days)
+    s3 = clients.s3
+    versioning = bucket_versioning(s3, bucket)
+    sources = build_sources(config, clients, options.skip_where, options.scan_segments)
+    snapshot = collect_references(sources, bucket, clients.s3_endpoint_hosts(), options.allow_empty_registry)
+    refs = snapshot.refs
+    keep = KeepRules(options.keep_globs)
+    stats = MarkStats()
+    with PlanWriter(options.out) as writer:
+        for prefix in prefixes:
+            for page in list_pages(s3, bucket, prefix, versioned=versioning != "Disabled"):
+                garbage = mark(page, refs, cutoff, keep, stats)
+                stats.note_candidates(prefix, garbage)
+                writer.write(garbage, prefix)
+                if on_page:
+                    on_page(prefix, stats.objects, stats.bytes)
+        header = {
+            "tool_version": __version__,
+            "created_at": isoformat(now),
+            "bucket": bucket,
+            "region": config.region or clients.s3.meta.region_name,
+            "account": clients.account_id(),
+            "versioning": versioning,
+            "scope": {
+                "prefixes": list(prefixes),
+                "min_age_days": min_age_days,
+                "cutoff": isoformat(cutoff),
+                "keep": list(options.keep_globs),
+            },
+            "registry": snapshot.header(sources),
+            "totals": totals(stats),
+        }
+        writer.finish(header)
+    result = PlanResult(header=header, stats=stats, snapshot=snapshot)
+    if refs.protects_whole_bucket:
+        result.warnings.append(
+            f"a registry reference names the whole bucket {bucket!r}: everything is protected, nothing can be collected"
+        )
+    if refs.other_buckets:
+        result.warnings.append(
+            f"{sum(refs.other_buckets.values())} references point to other buckets "
+            f"({', '.join(refs.other_buckets)}): counted, not applied"
+        )
+    if stats.protected_non_folder:
+        result.warnings.append(
+            f"{stats.protected_non_folder} objects are kept only by a reference that matches mid-name "
+            "(e.g. 'v1' keeping 'v10/'): end folder references with '/' in the registry to tighten"
+        )
+    from .safety import check_delete_limits
+
+    result.refused = check_delete_limits(
+        stats.candidates, stats.candidate_bytes, stats.objects, options.max_delete_fraction, options.max_delete_bytes
+    )
+    return result
+
+
+def totals(stats: MarkStats) -> dict[str, Any]:
+    return {
+        "objects": stats.objects,
+        "bytes": stats.bytes,
+        "protected": stats.protected,
+        "protected_bytes": stats.protected_bytes,
+        "protected_non_folder": stats.protected_non_folder,
+        "too_young": stats.too_young,
+        "kept_by_glob": stats.kept_by_glob,
+        "candidates": stats.candidates,
+        "candidate_bytes": stats.candidate_bytes,
+    }
+
+
+def raise_if_refused(result: PlanResult) -> None:
+    if result.refused:
+        raise SafetyError(f"{result.refused} (plan written for review)")

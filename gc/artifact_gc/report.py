@@ -1,0 +1,125 @@
+"""Render plan and apply results for people (rich) and machines (JSON). No decisions here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from .apply import ApplyResult, PreparedApply
+from .planner import PlanResult
+
+
+def human_bytes(size: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(size) < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} PiB"
+
+
+def plan_summary(result: PlanResult, plan_path: str) -> dict[str, Any]:
+    stats = result.stats
+    header = result.header
+    by_prefix_class = [
+        {"prefix": prefix, "storage_class": storage_class, "count": count,
+         "bytes": stats.bytes_by_prefix_class[(prefix, storage_class)]}
+        for (prefix, storage_class), count in sorted(stats.by_prefix_class.items())
+    ]
+    return {
+        "plan": plan_path,
+        "bucket": header["bucket"],
+        "versioning": header["versioning"],
+        "scope": header["scope"],
+        "registry": {k: v for k, v in header["registry"].items() if k != "sources"}
+        | {"sources": [s.get("table") or s.get("location") for s in header["registry"]["sources"]]},
+        "totals": header["totals"],
+        "candidates_by_prefix_and_class": by_prefix_class,
+        "largest_candidates": [{"key": key, "size": size} for size, key in stats.largest_candidates()],
+        "warnings": result.warnings,
+        "refused": result.refused,
+    }
+
+
+def print_plan(console: Console, summary: dict[str, Any]) -> None:
+    totals = summary["totals"]
+    registry = summary["registry"]
+    console.print(f"[bold]Plan[/bold] {summary['plan']}  bucket [cyan]{summary['bucket']}[/cyan] "
+                  f"(versioning {summary['versioning']}), scope {summary['scope']['prefixes']}, "
+                  f"min age {summary['scope']['min_age_days']} d")
+    console.print(f"Scanned {totals['objects']:,} objects, {human_bytes(totals['bytes'])}.")
+    refs = Table(title="References", title_justify="left")
+    refs.add_column("source")
+    refs.add_column("references", justify="right")
+    for source, count in registry["references_by_source"].items():
+        refs.add_row(source, f"{count:,}")
+    refs.add_row("[dim]distinct, into this bucket[/dim]", f"{registry['references']:,}")
+    for bucket, count in registry["other_buckets"].items():
+        refs.add_row(f"[yellow]other bucket {bucket} (not applied)[/yellow]", f"{count:,}")
+    console.print(refs)
+    kept = Table(title="Decisions", title_justify="left")
+    kept.add_column("decision")
+    kept.add_column("objects", justify="right")
+    kept.add_row("protected by the registry", f"{totals['protected']:,}")
+    kept.add_row("  of which only by a mid-name match", f"{totals['protected_non_folder']:,}")
+    kept.add_row("younger than the minimum age", f"{totals['too_young']:,}")
+    kept.add_row("kept by --keep", f"{totals['kept_by_glob']:,}")
+    kept.add_row("[bold]candidates[/bold]", f"[bold]{totals['candidates']:,}[/bold] ({human_bytes(totals['candidate_bytes'])})")
+    console.print(kept)
+    if summary["candidates_by_prefix_and_class"]:
+        by = Table(title="Candidates by prefix and storage class", title_justify="left")
+        for column in ("prefix", "storage class", "objects", "size"):
+            by.add_column(column, justify="right" if column in ("objects", "size") else "left")
+        for row in summary["candidates_by_prefix_and_class"]:
+            by.add_row(row["prefix"] or "(whole bucket)", row["storage_class"], f"{row['count']:,}", human_bytes(row["bytes"]))
+        console.print(by)
+    if summary["largest_candidates"]:
+        largest = Table(title="Largest candidates", title_justify="left")
+        largest.add_column("key")
+        largest.add_column("size", justify="right")
+        for row in summary["largest_candidates"]:
+            largest.add_row(row["key"], human_bytes(row["size"]))
+        console.print(largest)
+    for warning in summary["warnings"]:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    console.print("Dry run: nothing was modified. Apply with: "
+                  f"[bold]artifact-gc apply {summary['plan']}[/bold]")
+
+
+def apply_summary(prepared: PreparedApply, result: ApplyResult, audit_path: str) -> dict[str, Any]:
+    return {
+        "bucket": prepared.header["bucket"],
+        "versioning": prepared.header["versioning"],
+        "planned": prepared.header["totals"]["candidates"],
+        "deleted": result.deleted,
+        "deleted_bytes": result.deleted_bytes,
+        "delete_markers": result.delete_markers,
+        "versions_deleted": result.versions_deleted,
+        "newly_protected": result.newly_protected,
+        "changed_since_plan": result.changed,
+        "already_gone": result.gone,
+        "failed": [{"key": key, "reason": reason} for key, reason in result.failed],
+        "audit_log": audit_path,
+    }
+
+
+def print_apply(console: Console, summary: dict[str, Any]) -> None:
+    console.print(f"Deleted {summary['deleted']:,} objects ({human_bytes(summary['deleted_bytes'])}) "
+                  f"from [cyan]{summary['bucket']}[/cyan]; audit log: {summary['audit_log']}")
+    if summary["delete_markers"]:
+        console.print(f"  {summary['delete_markers']:,} delete markers added (recoverable)")
+    if summary["versions_deleted"]:
+        console.print(f"  {summary['versions_deleted']:,} versions permanently deleted")
+    for label, keys in (
+        ("newly referenced in the registry, kept", summary["newly_protected"]),
+        ("changed since the plan, kept", summary["changed_since_plan"]),
+        ("already gone", summary["already_gone"]),
+    ):
+        if keys:
+            shown = ", ".join(keys[:5]) + (f", ... ({len(keys) - 5} more)" if len(keys) > 5 else "")
+            console.print(f"  {len(keys):,} {label}: {shown}")
+    for failure in summary["failed"][:20]:
+        console.print(f"  [red]failed[/red] {failure['key']}: {failure['reason']}")
+    if len(summary["failed"]) > 20:
+        console.print(f"  [red]... and {len(summary['failed']) - 20} more failures[/red]")

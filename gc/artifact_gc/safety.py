@@ -1,0 +1,71 @@
+"""Safety interlocks as pure checks: each returns None or the one-line reason to refuse (exit 3)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from .config import GcConfig, normalise_prefixes
+
+
+def check_delete_limits(
+    candidates: int, candidate_bytes: int, objects_in_scope: int, max_fraction: float, max_bytes: int | None
+) -> str | None:
+    """Refuse when a run would delete too large a share of the scope, or too many bytes."""
+    if objects_in_scope and candidates / objects_in_scope > max_fraction:
+        return (
+            f"{candidates} of {objects_in_scope} objects in scope ({candidates / objects_in_scope:.0%}) would be deleted, "
+            f"more than --max-delete-fraction {max_fraction:g}: check the registry and the scope, or raise the limit"
+        )
+    if max_bytes is not None and candidate_bytes > max_bytes:
+        return f"{candidate_bytes} bytes would be deleted, more than --max-delete-bytes {max_bytes}"
+    return None
+
+
+def check_plan_age(created_at: datetime, now: datetime, max_age_seconds: float) -> str | None:
+    age = (now - created_at).total_seconds()
+    if age < -300:
+        return f"the plan was created {-age:.0f} s in the future ({created_at.isoformat()}): check the clocks"
+    if age > max_age_seconds:
+        return (
+            f"the plan is {age / 3600:.1f} h old, older than --max-plan-age ({max_age_seconds / 3600:g} h): "
+            "run `artifact-gc plan` again"
+        )
+    return None
+
+
+def check_restated_config(header: Mapping[str, Any], restated: GcConfig) -> str | None:
+    """Everything the user restates (flags, environment, Terraform outputs) must agree with the plan."""
+    registry = header.get("registry", {})
+    sources = registry.get("sources", [])
+    planned_tables = sorted(s["table"] for s in sources if s.get("type") == "dynamodb")
+    planned_manifests = sorted(s["location"] for s in sources if s.get("type") == "manifest")
+    planned_attrs = sorted({a for s in sources for a in s.get("path_attributes", [])})
+    scope = header.get("scope", {})
+    checks: list[tuple[str, Any, Any]] = [
+        ("bucket", restated.bucket, header.get("bucket")),
+        ("registry tables", sorted(restated.registry_tables) if restated.registry_tables else None, planned_tables),
+        ("manifests", sorted(restated.manifests) if restated.manifests else None, planned_manifests),
+        ("path attributes", sorted(restated.path_attributes) if restated.path_attributes else None, planned_attrs),
+        (
+            "scope prefixes",
+            list(normalise_prefixes(restated.prefixes)) if restated.prefixes else None,
+            scope.get("prefixes"),
+        ),
+        ("min age (days)", restated.min_age_days, scope.get("min_age_days")),
+    ]
+    for what, given, planned in checks:
+        if given is not None and given != planned:
+            return f"{what} {given!r} differ from the plan's {planned!r}: apply the plan as written, or plan again"
+    return None
+
+
+def check_account(planned: str | None, current: str | None) -> str | None:
+    if planned is None:
+        return None
+    if current is None:
+        return f"the plan was made in AWS account {planned}, and the current account cannot be determined (STS)"
+    if current != planned:
+        return f"the plan was made in AWS account {planned}, but these credentials are for account {current}"
+    return None

@@ -1,0 +1,62 @@
+"""Read the ``gc_config`` Terraform output: live with ``terraform output -json`` or from a saved copy."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+
+OUTPUT_NAME = "gc_config"
+
+
+def gc_config_from_document(document: Any, origin: str) -> dict[str, Any]:
+    """Accept the whole ``terraform output -json`` document, or just the ``gc_config`` value."""
+    if isinstance(document, dict) and OUTPUT_NAME in document:
+        entry = document[OUTPUT_NAME]
+        value = entry.get("value") if isinstance(entry, dict) and "value" in entry else entry
+    else:
+        value = document
+    if not isinstance(value, dict) or "bucket" not in value:
+        raise UsageError(
+            f"{origin}: no '{OUTPUT_NAME}' output with a 'bucket' key (expected `terraform output -json` "
+            f"of the artifact-gc root module, or its '{OUTPUT_NAME}' value)"
+        )
+    return value
+
+
+def load_saved_outputs(path: Path) -> dict[str, Any]:
+    """``--tf-outputs FILE``: a saved copy of ``terraform output -json``."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"--tf-outputs {path}: cannot read it ({exc.strerror or exc})") from exc
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--tf-outputs {path}: not JSON ({exc.msg} at line {exc.lineno})") from exc
+    return gc_config_from_document(document, f"--tf-outputs {path}")
+
+
+def read_live_outputs(tf_dir: Path, terraform_bin: str = "terraform") -> dict[str, Any]:
+    """``--tf-dir DIR``: run ``terraform output -json`` there (``--terraform-bin tofu`` works too)."""
+    from python_terraform import IsFlagged, Terraform
+
+    if not tf_dir.is_dir():
+        raise UsageError(f"--tf-dir {tf_dir}: no such directory")
+    binary = shutil.which(terraform_bin)
+    if binary is None:
+        raise UsageError(
+            f"--terraform-bin {terraform_bin!r}: not found on PATH (install Terraform or OpenTofu, "
+            "or save the outputs with `terraform output -json > outputs.json` and pass --tf-outputs)"
+        )
+    terraform = Terraform(working_dir=str(tf_dir), terraform_bin_path=binary)
+    code, out, err = terraform.output_cmd(json=IsFlagged)
+    if code != 0:
+        detail = (err or out or "").strip().splitlines()
+        raise UsageError(f"`{terraform_bin} output -json` in {tf_dir} failed: {detail[-1] if detail else f'exit {code}'}")
+    try:
+        document = json.loads(out)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"`{terraform_bin} output -json` in {tf_dir} printed no JSON ({exc.msg})") from exc
+    return gc_config_from_document(document, f"terraform outputs in {tf_dir}")
