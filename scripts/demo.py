@@ -40,13 +40,17 @@ def main() -> int:
     with local_stack() as stack:
         print(f"Local S3 + DynamoDB emulator (moto) on {stack.endpoint_url}")
         layout = seed_demo(stack)
-        print(f"Seeded s3://{layout.bucket}: {len(layout.objects)} objects, registry table {layout.table} "
-              f"with {len(layout.registry_rows)} rows")
+        print(
+            f"Seeded s3://{layout.bucket}: {len(layout.objects)} objects, registry table {layout.table} "
+            f"with {len(layout.registry_rows)} rows"
+        )
         outputs.write_text(json.dumps(gc_config_outputs(layout.bucket, layout.table), indent=2))
         print(f"Wrote {outputs} (the shape of `terraform output -json` with gc_config)")
         env = {**os.environ, **stack.env}
         # Most of a demo bucket is garbage by design; a real first run would stop at the default 0.5.
-        code = run_gc(["plan", "--tf-outputs", str(outputs), "--out", str(plan), "--max-delete-fraction", "0.9"], env)
+        code = run_gc(
+            ["plan", "--tf-outputs", str(outputs), "--out", str(plan), "--max-delete-fraction", "0.9"], env
+        )
         if code != 0:
             return code
         candidates = {c.obj.key for c in iter_candidates(plan)}
@@ -55,12 +59,16 @@ def main() -> int:
             print(f"BUG: referenced objects among the candidates: {wrongly}", file=sys.stderr)
             return 1
         header = read_header(plan)
-        print(f"\nCheck: {len(candidates)} candidates, none of the {len(layout.referenced_keys)} referenced objects "
-              f"among them (registry fingerprint {header['registry']['fingerprint'][:19]}...).")
+        print(
+            f"\nCheck: {len(candidates)} candidates, none of the {len(layout.referenced_keys)} referenced objects "
+            f"among them (registry fingerprint {header['registry']['fingerprint'][:19]}...)."
+        )
         if not args.apply:
             print("Run `make demo APPLY=1` to apply the plan on the local stack.")
             return 0
-        code = run_gc(["apply", str(plan), "--yes", "--audit", str(audit), "--max-delete-fraction", "0.9"], env)
+        code = run_gc(
+            ["apply", str(plan), "--yes", "--audit", str(audit), "--max-delete-fraction", "0.9"], env
+        )
         print(f"\nAudit log {audit}:")
         for line in audit.read_text().splitlines()[:10]:
             print(f"  {line}")

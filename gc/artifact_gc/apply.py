@@ -32,7 +32,9 @@ from .safety import check_account, check_delete_limits, check_plan_age, check_re
 
 MAX_BATCH = 1000  # DeleteObjects takes at most 1,000 keys
 RECHECK_MAX_PAGES = 3  # a re-check listing longer than this falls back to one HEAD per remaining key
-RETRYABLE_CODES = frozenset({"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "503", "500"})
+RETRYABLE_CODES = frozenset(
+    {"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "503", "500"}
+)
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,9 @@ def prepare_apply(
         totals = header["totals"]
         source_specs = header["registry"]["sources"]
     except (KeyError, TypeError, ValueError) as exc:
-        raise UsageError(f"plan {plan_path}: header is incomplete ({exc}); re-run `artifact-gc plan`") from exc
+        raise UsageError(
+            f"plan {plan_path}: header is incomplete ({exc}); re-run `artifact-gc plan`"
+        ) from exc
     if options.batch_size < 1 or options.batch_size > MAX_BATCH:
         raise UsageError(f"--batch-size {options.batch_size}: must be between 1 and {MAX_BATCH}")
     for reason in (
@@ -107,9 +111,13 @@ def prepare_apply(
             f"bucket {bucket!r} versioning is {versioning} now but was {header.get('versioning')} when planned: plan again"
         )
     if options.purge_versions and not versioned:
-        raise UsageError(f"--purge-versions: bucket {bucket!r} is not versioned; a plain apply already deletes for good")
+        raise UsageError(
+            f"--purge-versions: bucket {bucket!r} is not versioned; a plain apply already deletes for good"
+        )
 
-    sources = [source_from_spec(spec, clients.dynamodb, clients.s3, options.scan_segments) for spec in source_specs]
+    sources = [
+        source_from_spec(spec, clients.dynamodb, clients.s3, options.scan_segments) for spec in source_specs
+    ]
     snapshot = collect_references(sources, bucket, clients.s3_endpoint_hosts(), options.allow_empty_registry)
 
     count = 0
@@ -130,19 +138,29 @@ def prepare_apply(
             "the file is truncated or edited; plan again"
         )
     reason = check_delete_limits(
-        to_delete, to_delete_bytes, int(totals.get("objects", 0)), options.max_delete_fraction, options.max_delete_bytes
+        to_delete,
+        to_delete_bytes,
+        int(totals.get("objects", 0)),
+        options.max_delete_fraction,
+        options.max_delete_bytes,
     )
     if reason:
         raise SafetyError(reason)
     return PreparedApply(plan_path, header, snapshot, versioned, to_delete, to_delete_bytes, newly_protected)
 
 
-def _check_candidate_in_plan_scope(plan_path: Path, obj: ObjectInfo, prefixes: list[str], cutoff: datetime) -> None:
+def _check_candidate_in_plan_scope(
+    plan_path: Path, obj: ObjectInfo, prefixes: list[str], cutoff: datetime
+) -> None:
     """A candidate outside the plan's own scope or younger than its cutoff means an edited plan: refuse."""
     if not any(obj.key.startswith(prefix) for prefix in prefixes):
-        raise UsageError(f"plan {plan_path}: candidate {obj.key!r} lies outside the plan's scope {prefixes}; plan again")
+        raise UsageError(
+            f"plan {plan_path}: candidate {obj.key!r} lies outside the plan's scope {prefixes}; plan again"
+        )
     if obj.last_modified >= cutoff:
-        raise UsageError(f"plan {plan_path}: candidate {obj.key!r} is younger than the plan's cutoff; plan again")
+        raise UsageError(
+            f"plan {plan_path}: candidate {obj.key!r} is younger than the plan's cutoff; plan again"
+        )
 
 
 BatchHook = Callable[[ApplyResult], None]
@@ -162,7 +180,8 @@ def execute_apply(
     bucket = prepared.header["bucket"]
     with AuditLog(options.audit_path, bucket, prepared) as audit:
         for batch in _batches(
-            (c for c in iter_candidates(prepared.plan_path) if not refs.protects(c.obj.key)), options.batch_size
+            (c for c in iter_candidates(prepared.plan_path) if not refs.protects(c.obj.key)),
+            options.batch_size,
         ):
             unchanged = _recheck(s3, bucket, batch, result)
             if options.purge_versions:
@@ -172,7 +191,9 @@ def execute_apply(
                 planned = {c.obj.key: c.obj for c in unchanged}
             for start in range(0, len(items), MAX_BATCH):
                 chunk = items[start : start + MAX_BATCH]
-                deleted = _delete_with_retries(s3, bucket, chunk, prepared.versioned, options.batch_attempts, sleep, result)
+                deleted = _delete_with_retries(
+                    s3, bucket, chunk, prepared.versioned, options.batch_attempts, sleep, result
+                )
                 audit.write(deleted, planned, result)
             if on_batch:
                 on_batch(result)
@@ -211,14 +232,20 @@ def _recheck(s3: Any, bucket: str, batch: list[Candidate], result: ApplyResult) 
     exhausted = False
     try:
         paginator = s3.get_paginator("list_objects_v2")
-        pages = paginator.paginate(Bucket=bucket, Prefix=os.path.commonprefix(keys), StartAfter=keys[0][:-1])
+        # S3 prefixes are strings, not paths: the character-wise common prefix is the one we want.
+        common = os.path.commonprefix(keys)  # noqa: RUF071
+        pages = paginator.paginate(Bucket=bucket, Prefix=common, StartAfter=keys[0][:-1])
         wanted = set(keys)
         exhausted = True
         for number, page in enumerate(pages, start=1):
             contents = page.get("Contents", ())
             for entry in contents:
                 if entry["Key"] in wanted:
-                    state[entry["Key"]] = (entry.get("ETag", ""), int(entry.get("Size", 0)), entry["LastModified"])
+                    state[entry["Key"]] = (
+                        entry.get("ETag", ""),
+                        int(entry.get("Size", 0)),
+                        entry["LastModified"],
+                    )
             if contents:
                 listed_up_to = contents[-1]["Key"]
             if listed_up_to is not None and listed_up_to >= keys[-1]:
@@ -239,7 +266,11 @@ def _recheck(s3: Any, bucket: str, batch: list[Candidate], result: ApplyResult) 
         if obj.key not in state:
             try:
                 head = s3.head_object(Bucket=bucket, Key=obj.key)
-                state[obj.key] = (head.get("ETag", ""), int(head.get("ContentLength", 0)), head["LastModified"])
+                state[obj.key] = (
+                    head.get("ETag", ""),
+                    int(head.get("ContentLength", 0)),
+                    head["LastModified"],
+                )
             except ClientError as exc:
                 if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
                     state[obj.key] = None
@@ -271,7 +302,9 @@ def _all_versions(
             entries = []
             for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=obj.key):
                 entries += [v for v in page.get("Versions", ()) if v["Key"] == obj.key]
-                entries += [{**m, "_marker": True} for m in page.get("DeleteMarkers", ()) if m["Key"] == obj.key]
+                entries += [
+                    {**m, "_marker": True} for m in page.get("DeleteMarkers", ()) if m["Key"] == obj.key
+                ]
         except (ClientError, BotoCoreError) as exc:
             result.failed.append((obj.key, f"listing its versions failed: {aws_message(exc)}"))
             continue
@@ -279,7 +312,9 @@ def _all_versions(
         if (
             len(latest) != 1
             or latest[0].get("_marker")
-            or not _same_object(obj, latest[0].get("ETag", ""), int(latest[0].get("Size", 0)), latest[0]["LastModified"])
+            or not _same_object(
+                obj, latest[0].get("ETag", ""), int(latest[0].get("Size", 0)), latest[0]["LastModified"]
+            )
         ):
             result.changed.append(obj.key)
             continue
@@ -367,7 +402,9 @@ class AuditLog:
     def __exit__(self, *exc_info: object) -> None:
         self._handle.close()
 
-    def write(self, deleted: list[dict[str, Any]], planned: dict[str, ObjectInfo], result: ApplyResult) -> None:
+    def write(
+        self, deleted: list[dict[str, Any]], planned: dict[str, ObjectInfo], result: ApplyResult
+    ) -> None:
         now = isoformat(datetime.now(timezone.utc))
         for entry in deleted:
             obj = planned[entry["Key"]]

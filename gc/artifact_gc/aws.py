@@ -72,12 +72,18 @@ class AwsClients:
 
     def s3_endpoint_hosts(self) -> frozenset[str]:
         """Hosts of a custom S3 endpoint: registry URLs pointing there are read path-style."""
-        candidates = [self.settings.endpoint_url, os.environ.get("AWS_ENDPOINT_URL_S3"), os.environ.get("AWS_ENDPOINT_URL")]
+        candidates = [
+            self.settings.endpoint_url,
+            os.environ.get("AWS_ENDPOINT_URL_S3"),
+            os.environ.get("AWS_ENDPOINT_URL"),
+        ]
         hosts = set()
         for url in filter(None, candidates):
             parts = urlsplit(url)
             if parts.hostname:
-                hosts.add(parts.hostname.lower() if parts.port is None else f"{parts.hostname.lower()}:{parts.port}")
+                hosts.add(
+                    parts.hostname.lower() if parts.port is None else f"{parts.hostname.lower()}:{parts.port}"
+                )
         return frozenset(hosts)
 
 

@@ -24,6 +24,7 @@ from .aws import AwsClients, AwsSettings, aws_message
 from .config import GcConfig, parse_duration, resolve_config
 from .errors import EXIT_RUNTIME, EXIT_SAFETY, EXIT_USAGE, GcError, SafetyError, UsageError
 from .lifecycle import noncurrent_expiration_days
+from .planfile import read_header
 from .planner import PlanOptions, raise_if_refused, run_plan
 from .registry import SkipRule
 from .report import apply_summary, human_bytes, plan_summary, print_apply, print_plan
@@ -42,73 +43,128 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-out_console = Console()
-err_console = Console(stderr=True)
+out_console = Console(soft_wrap=True)  # no hard line breaks in logs; tables still fit the width
+err_console = Console(stderr=True, soft_wrap=True)
 
 # ----------------------------------------------------------------------------------------- shared options
 
-Bucket = Annotated[str | None, typer.Option("--bucket", envvar="ARTIFACT_GC_BUCKET", help="Artifact bucket name.")]
+Bucket = Annotated[
+    str | None, typer.Option("--bucket", envvar="ARTIFACT_GC_BUCKET", help="Artifact bucket name.")
+]
 RegistryTable = Annotated[
     list[str] | None,
-    typer.Option("--registry-table", envvar="ARTIFACT_GC_REGISTRY_TABLE", help="DynamoDB registry table (repeatable)."),
+    typer.Option(
+        "--registry-table", envvar="ARTIFACT_GC_REGISTRY_TABLE", help="DynamoDB registry table (repeatable)."
+    ),
 ]
 PathAttribute = Annotated[
     list[str] | None,
-    typer.Option("--path-attribute", envvar="ARTIFACT_GC_PATH_ATTRIBUTE",
-                 help="Registry attribute holding artifact locations (repeatable; default s3_path)."),
+    typer.Option(
+        "--path-attribute",
+        envvar="ARTIFACT_GC_PATH_ATTRIBUTE",
+        help="Registry attribute holding artifact locations (repeatable; default s3_path).",
+    ),
 ]
 Manifest = Annotated[
     list[str] | None,
-    typer.Option("--manifest", envvar="ARTIFACT_GC_MANIFEST",
-                 help="Manifest of referenced locations: local path or s3:// (JSON, YAML or one URI a line; repeatable)."),
+    typer.Option(
+        "--manifest",
+        envvar="ARTIFACT_GC_MANIFEST",
+        help="Manifest of referenced locations: local path or s3:// (JSON, YAML or one URI a line; repeatable).",
+    ),
 ]
 Prefix = Annotated[
     list[str] | None,
-    typer.Option("--prefix", envvar="ARTIFACT_GC_PREFIX",
-                 help="Key prefix the GC may touch (repeatable; default gc_config.gc_prefixes; '' = whole bucket)."),
+    typer.Option(
+        "--prefix",
+        envvar="ARTIFACT_GC_PREFIX",
+        help="Key prefix the GC may touch (repeatable; default gc_config.gc_prefixes; '' = whole bucket).",
+    ),
 ]
 MinAge = Annotated[
     int | None,
-    typer.Option("--min-age-days", envvar="ARTIFACT_GC_MIN_AGE_DAYS", help="Never collect objects younger than this (default 7)."),
+    typer.Option(
+        "--min-age-days",
+        envvar="ARTIFACT_GC_MIN_AGE_DAYS",
+        help="Never collect objects younger than this (default 7).",
+    ),
 ]
 TfDir = Annotated[
     Path | None,
-    typer.Option("--tf-dir", envvar="ARTIFACT_GC_TF_DIR", help="Read gc_config with `terraform output -json` in this directory."),
+    typer.Option(
+        "--tf-dir",
+        envvar="ARTIFACT_GC_TF_DIR",
+        help="Read gc_config with `terraform output -json` in this directory.",
+    ),
 ]
 TfOutputs = Annotated[
     Path | None,
-    typer.Option("--tf-outputs", envvar="ARTIFACT_GC_TF_OUTPUTS", help="Read gc_config from a saved `terraform output -json`."),
+    typer.Option(
+        "--tf-outputs",
+        envvar="ARTIFACT_GC_TF_OUTPUTS",
+        help="Read gc_config from a saved `terraform output -json`.",
+    ),
 ]
 TerraformBin = Annotated[
     str,
-    typer.Option("--terraform-bin", envvar="ARTIFACT_GC_TERRAFORM_BIN", help="Terraform binary (terraform, tofu, a path)."),
+    typer.Option(
+        "--terraform-bin",
+        envvar="ARTIFACT_GC_TERRAFORM_BIN",
+        help="Terraform binary (terraform, tofu, a path).",
+    ),
 ]
 Profile = Annotated[str | None, typer.Option("--profile", envvar="ARTIFACT_GC_PROFILE", help="AWS profile.")]
 Region = Annotated[str | None, typer.Option("--region", envvar="ARTIFACT_GC_REGION", help="AWS region.")]
 EndpointUrl = Annotated[
     str | None,
-    typer.Option("--endpoint-url", envvar="ARTIFACT_GC_ENDPOINT_URL",
-                 help="S3/DynamoDB endpoint (S3-compatible stores, emulators). AWS_ENDPOINT_URL[_S3|_DYNAMODB] also work."),
+    typer.Option(
+        "--endpoint-url",
+        envvar="ARTIFACT_GC_ENDPOINT_URL",
+        help="S3/DynamoDB endpoint (S3-compatible stores, emulators). AWS_ENDPOINT_URL[_S3|_DYNAMODB] also work.",
+    ),
 ]
 SkipWhere = Annotated[
     list[str] | None,
-    typer.Option("--skip-where", envvar="ARTIFACT_GC_SKIP_WHERE",
-                 help="Registry rows whose string ATTRIBUTE equals VALUE protect nothing, e.g. status=deleted (repeatable; off by default)."),
+    typer.Option(
+        "--skip-where",
+        envvar="ARTIFACT_GC_SKIP_WHERE",
+        help="Registry rows whose string ATTRIBUTE equals VALUE protect nothing, e.g. status=deleted (repeatable; off by default).",
+    ),
 ]
 ScanSegments = Annotated[
-    int, typer.Option("--scan-segments", envvar="ARTIFACT_GC_SCAN_SEGMENTS", min=1, max=64, help="Parallel DynamoDB scan segments.")
+    int,
+    typer.Option(
+        "--scan-segments",
+        envvar="ARTIFACT_GC_SCAN_SEGMENTS",
+        min=1,
+        max=64,
+        help="Parallel DynamoDB scan segments.",
+    ),
 ]
 AllowEmpty = Annotated[
-    bool, typer.Option("--allow-empty-registry", help="Proceed even if the registry yields no references (dangerous).")
+    bool,
+    typer.Option(
+        "--allow-empty-registry", help="Proceed even if the registry yields no references (dangerous)."
+    ),
 ]
 MaxFraction = Annotated[
     float,
-    typer.Option("--max-delete-fraction", envvar="ARTIFACT_GC_MAX_DELETE_FRACTION", min=0.0, max=1.0,
-                 help="Refuse when candidates exceed this share of the objects in scope."),
+    typer.Option(
+        "--max-delete-fraction",
+        envvar="ARTIFACT_GC_MAX_DELETE_FRACTION",
+        min=0.0,
+        max=1.0,
+        help="Refuse when candidates exceed this share of the objects in scope.",
+    ),
 ]
 MaxBytes = Annotated[
     int | None,
-    typer.Option("--max-delete-bytes", envvar="ARTIFACT_GC_MAX_DELETE_BYTES", min=0, help="Refuse when candidates exceed this many bytes."),
+    typer.Option(
+        "--max-delete-bytes",
+        envvar="ARTIFACT_GC_MAX_DELETE_BYTES",
+        min=0,
+        help="Refuse when candidates exceed this many bytes.",
+    ),
 ]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")]
 
@@ -134,15 +190,25 @@ def _guarded(action: Callable[[], T]) -> T:
     try:
         return action()
     except GcError as exc:
-        err_console.print(f"[red]artifact-gc: {'refused' if exc.exit_code == EXIT_SAFETY else 'error'}:[/red] {exc}",
-                          highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[red]artifact-gc: {'refused' if exc.exit_code == EXIT_SAFETY else 'error'}:[/red] {exc}",
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(exc.exit_code) from None
     except NoCredentialsError:
-        err_console.print("[red]artifact-gc: error:[/red] no AWS credentials found (set AWS_PROFILE / --profile, "
-                          "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)", soft_wrap=True)
+        err_console.print(
+            "[red]artifact-gc: error:[/red] no AWS credentials found (set AWS_PROFILE / --profile, "
+            "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
+            soft_wrap=True,
+        )
         raise typer.Exit(EXIT_RUNTIME) from None
     except (ClientError, BotoCoreError) as exc:
-        err_console.print(f"[red]artifact-gc: error:[/red] AWS call failed: {aws_message(exc)}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[red]artifact-gc: error:[/red] AWS call failed: {aws_message(exc)}",
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(EXIT_RUNTIME) from None
     except KeyboardInterrupt:
         err_console.print("[red]artifact-gc: interrupted[/red]")
@@ -167,7 +233,11 @@ def plan(
     min_age_days: MinAge = None,
     keep: Annotated[
         list[str] | None,
-        typer.Option("--keep", envvar="ARTIFACT_GC_KEEP", help="Never collect keys matching this glob (repeatable; * also matches /)."),
+        typer.Option(
+            "--keep",
+            envvar="ARTIFACT_GC_KEEP",
+            help="Never collect keys matching this glob (repeatable; * also matches /).",
+        ),
     ] = None,
     skip_where: SkipWhere = None,
     scan_segments: ScanSegments = 1,
@@ -185,10 +255,20 @@ def plan(
     """Dry run: find unreferenced, old-enough objects and write them to a plan file. Modifies nothing."""
 
     def action() -> None:
-        config = _config(tf_dir, tf_outputs, terraform_bin, {
-            "bucket": bucket, "region": region, "registry_tables": registry_table, "path_attributes": path_attribute,
-            "manifests": manifest, "prefixes": prefix, "min_age_days": min_age_days,
-        })
+        config = _config(
+            tf_dir,
+            tf_outputs,
+            terraform_bin,
+            {
+                "bucket": bucket,
+                "region": region,
+                "registry_tables": registry_table,
+                "path_attributes": path_attribute,
+                "manifests": manifest,
+                "prefixes": prefix,
+                "min_age_days": min_age_days,
+            },
+        )
         options = PlanOptions(
             out=out,
             keep_globs=tuple(keep or ()),
@@ -199,12 +279,21 @@ def plan(
             max_delete_bytes=max_delete_bytes,
         )
         clients = AwsClients(AwsSettings(region=config.region, profile=profile, endpoint_url=endpoint_url))
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                      console=err_console, transient=True, disable=not err_console.is_terminal) as progress:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+            disable=not err_console.is_terminal,
+        ) as progress:
             task = progress.add_task("reading the registry", total=None)
 
             def on_page(scope: str, objects: int, size: int) -> None:
-                progress.update(task, description=f"listing {scope or '(whole bucket)'}: {objects:,} objects, {human_bytes(size)}")
+                progress.update(
+                    task,
+                    description=f"listing {scope or '(whole bucket)'}: {objects:,} objects, {human_bytes(size)}",
+                )
 
             result = run_plan(config, options, clients, _now(), on_page)
         summary = plan_summary(result, str(out))
@@ -222,12 +311,39 @@ def plan(
 
 @app.command(epilog=EXIT_CODES_HELP)
 def apply(
-    plan_file: Annotated[Path, typer.Argument(metavar="PLAN", help="Plan file written by `artifact-gc plan`.")],
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (required when not on a terminal).")] = False,
-    audit: Annotated[Path | None, typer.Option("--audit", envvar="ARTIFACT_GC_AUDIT", help="Audit log (JSON Lines, appended). Default: PLAN.audit.jsonl.")] = None,
-    purge_versions: Annotated[bool, typer.Option("--purge-versions", help="On a versioned bucket, permanently delete every version of each candidate (not recoverable).")] = False,
-    max_plan_age: Annotated[str, typer.Option("--max-plan-age", envvar="ARTIFACT_GC_MAX_PLAN_AGE", help="Refuse plans older than this (e.g. 30m, 24h, 2d).")] = "24h",
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Keys per DeleteObjects request (1-1000).")] = 1000,
+    plan_file: Annotated[
+        Path, typer.Argument(metavar="PLAN", help="Plan file written by `artifact-gc plan`.")
+    ],
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", "-y", help="Do not ask for confirmation (required when not on a terminal)."),
+    ] = False,
+    audit: Annotated[
+        Path | None,
+        typer.Option(
+            "--audit",
+            envvar="ARTIFACT_GC_AUDIT",
+            help="Audit log (JSON Lines, appended). Default: PLAN.audit.jsonl.",
+        ),
+    ] = None,
+    purge_versions: Annotated[
+        bool,
+        typer.Option(
+            "--purge-versions",
+            help="On a versioned bucket, permanently delete every version of each candidate (not recoverable).",
+        ),
+    ] = False,
+    max_plan_age: Annotated[
+        str,
+        typer.Option(
+            "--max-plan-age",
+            envvar="ARTIFACT_GC_MAX_PLAN_AGE",
+            help="Refuse plans older than this (e.g. 30m, 24h, 2d).",
+        ),
+    ] = "24h",
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", help="Keys per DeleteObjects request (1-1000).")
+    ] = 1000,
     bucket: Bucket = None,
     registry_table: RegistryTable = None,
     path_attribute: PathAttribute = None,
@@ -253,10 +369,20 @@ def apply(
     """
 
     def action() -> None:
-        restated = _config(tf_dir, tf_outputs, terraform_bin, {
-            "bucket": bucket, "region": region, "registry_tables": registry_table, "path_attributes": path_attribute,
-            "manifests": manifest, "prefixes": prefix, "min_age_days": min_age_days,
-        })
+        restated = _config(
+            tf_dir,
+            tf_outputs,
+            terraform_bin,
+            {
+                "bucket": bucket,
+                "region": region,
+                "registry_tables": registry_table,
+                "path_attributes": path_attribute,
+                "manifests": manifest,
+                "prefixes": prefix,
+                "min_age_days": min_age_days,
+            },
+        )
         audit_path = audit or plan_file.with_name(plan_file.name + ".audit.jsonl")
         options = ApplyOptions(
             audit_path=audit_path,
@@ -268,20 +394,24 @@ def apply(
             scan_segments=scan_segments,
             batch_size=batch_size,
         )
-        header_region = None
-        from .planfile import read_header
-
-        header_region = read_header(plan_file).get("region")
-        clients = AwsClients(AwsSettings(region=restated.region or header_region, profile=profile, endpoint_url=endpoint_url))
+        header_region = read_header(plan_file).get("region")  # the plan knows where its bucket lives
+        clients = AwsClients(
+            AwsSettings(region=restated.region or header_region, profile=profile, endpoint_url=endpoint_url)
+        )
         prepared = prepare_apply(plan_file, restated, options, clients, _now())
         bucket_name = prepared.header["bucket"]
         if prepared.newly_protected:
-            err_console.print(f"{len(prepared.newly_protected):,} candidates are referenced again in the registry and will be kept.")
+            err_console.print(
+                f"{len(prepared.newly_protected):,} candidates are referenced again in the registry and will be kept."
+            )
         if prepared.to_delete == 0:
             err_console.print("Nothing to delete.")
         if prepared.versioned:
-            how = ("permanently delete every version of" if purge_versions
-                   else "add a delete marker (recoverable) to")
+            how = (
+                "permanently delete every version of"
+                if purge_versions
+                else "add a delete marker (recoverable) to"
+            )
         else:
             how = "permanently delete (bucket not versioned: this cannot be undone)"
         question = f"{how.capitalize()} {prepared.to_delete:,} objects ({human_bytes(prepared.to_delete_bytes)}) in s3://{bucket_name}?"
@@ -292,14 +422,26 @@ def apply(
                 raise SafetyError("not confirmed: nothing was deleted")
         elif prepared.to_delete:
             err_console.print(question.rstrip("?") + ": confirmed by --yes")
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                      console=err_console, transient=True, disable=not err_console.is_terminal) as progress:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+            disable=not err_console.is_terminal,
+        ) as progress:
             task = progress.add_task("deleting", total=None)
-            result = execute_apply(prepared, clients, options,
-                                   on_batch=lambda r: progress.update(task, description=f"deleted {r.deleted:,}"))
+            result = execute_apply(
+                prepared,
+                clients,
+                options,
+                on_batch=lambda r: progress.update(task, description=f"deleted {r.deleted:,}"),
+            )
         summary = apply_summary(prepared, result, str(audit_path))
         if prepared.versioned and not purge_versions and result.delete_markers:
-            summary["space_freed"] = _space_freed_note(clients, bucket_name, prepared.header["scope"]["prefixes"])
+            summary["space_freed"] = _space_freed_note(
+                clients, bucket_name, prepared.header["scope"]["prefixes"]
+            )
         if as_json:
             print(json.dumps(summary, indent=2, ensure_ascii=False))
         else:
@@ -321,9 +463,13 @@ def _space_freed_note(clients: AwsClients, bucket: str, prefixes: list[str]) -> 
         rules = []
     days = noncurrent_expiration_days(rules, prefixes)
     if days is None:
-        return ("no lifecycle rule expires noncurrent versions in this scope: the old versions keep their bytes until "
-                "deleted (add NoncurrentVersionExpiration, or apply with --purge-versions)")
-    return f"the space is freed when the lifecycle expires the noncurrent versions, about {days} days from now"
+        return (
+            "no lifecycle rule expires noncurrent versions in this scope: the old versions keep their bytes until "
+            "deleted (add NoncurrentVersionExpiration, or apply with --purge-versions)"
+        )
+    return (
+        f"the space is freed when the lifecycle expires the noncurrent versions, about {days} days from now"
+    )
 
 
 @app.command()

@@ -72,7 +72,9 @@ def _from_gc_config(tf: Mapping[str, Any]) -> GcConfig:
         raise UsageError(f"gc_config.{key}: expected a string or a list of strings, got {value!r}")
 
     min_age = tf.get("min_age_days")
-    if min_age is not None and (isinstance(min_age, bool) or not isinstance(min_age, (int, float)) or min_age != int(min_age)):
+    if min_age is not None and (
+        isinstance(min_age, bool) or not isinstance(min_age, (int, float)) or min_age != int(min_age)
+    ):
         raise UsageError(f"gc_config.min_age_days: expected a whole number of days, got {min_age!r}")
     prefixes = tf.get("gc_prefixes")
     bucket = tf.get("bucket")

@@ -20,12 +20,18 @@ def _rule_prefix(rule: Mapping[str, Any]) -> str | None:
     return None
 
 
-def noncurrent_expiration_days(rules: Iterable[Mapping[str, Any]], scope_prefixes: Sequence[str]) -> int | None:
+def noncurrent_expiration_days(
+    rules: Iterable[Mapping[str, Any]], scope_prefixes: Sequence[str]
+) -> int | None:
     """Days after which noncurrent versions under every scope prefix expire, or None if some never do.
 
     After ``apply`` adds delete markers on a versioned bucket, this is when the bytes are really freed.
     """
-    rules = [r for r in rules if r.get("Status") == "Enabled" and r.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays")]
+    rules = [
+        r
+        for r in rules
+        if r.get("Status") == "Enabled" and r.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays")
+    ]
     worst = 0
     for scope in scope_prefixes:
         days = [

@@ -20,7 +20,9 @@ def bucket_versioning(s3: Any, bucket: str) -> str:
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code")
         if code in ("NoSuchBucket", "404"):
-            raise UsageError(f"bucket {bucket!r} does not exist (check --bucket / gc_config.bucket and the account)") from exc
+            raise UsageError(
+                f"bucket {bucket!r} does not exist (check --bucket / gc_config.bucket and the account)"
+            ) from exc
         raise AwsError(f"cannot read the versioning of bucket {bucket!r}: {aws_message(exc)}") from exc
     except BotoCoreError as exc:
         raise AwsError(f"cannot reach S3 for bucket {bucket!r}: {aws_message(exc)}") from exc

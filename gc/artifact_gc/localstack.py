@@ -22,7 +22,11 @@ DEMO_BUCKET = "ml-artifacts-demo"
 DEMO_TABLE = "model-registry-demo"
 DEMO_REGION = "us-east-1"
 DEMO_PREFIXES = ("checkpoints/", "experiments/", "models/")
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
 
 
 @dataclass
@@ -64,20 +68,26 @@ def local_stack() -> Iterator[LocalStack]:
 
 
 def backdate(bucket: str, key: str, when: datetime) -> None:
-    """Set the stored LastModified of every version of ``key`` in the in-process emulator."""
+    """Set the stored LastModified of the current version of ``key`` in the in-process emulator.
+
+    Only the newest version: moto orders versions by LastModified, so stamping older ones too would
+    make it report a stale version as the latest.
+    """
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.s3.models import s3_backends
 
     stored = s3_backends[DEFAULT_ACCOUNT_ID]["aws"].buckets[bucket].keys
-    for version in stored.getlist(key):
-        # moto keeps naive UTC datetimes
-        version.last_modified = when.astimezone(timezone.utc).replace(tzinfo=None)
+    # moto keeps versions oldest first, as naive UTC datetimes
+    stored.getlist(key)[-1].last_modified = when.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def create_registry_table(dynamodb: Any, table: str) -> None:
     dynamodb.create_table(
         TableName=table,
-        KeySchema=[{"AttributeName": "model_id", "KeyType": "HASH"}, {"AttributeName": "version", "KeyType": "RANGE"}],
+        KeySchema=[
+            {"AttributeName": "model_id", "KeyType": "HASH"},
+            {"AttributeName": "version", "KeyType": "RANGE"},
+        ],
         AttributeDefinitions=[
             {"AttributeName": "model_id", "AttributeType": "S"},
             {"AttributeName": "version", "AttributeType": "N"},
@@ -86,12 +96,19 @@ def create_registry_table(dynamodb: Any, table: str) -> None:
     )
 
 
-def register(dynamodb: Any, table: str, model_id: str, version: int, s3_path: Any, status: str = "active") -> None:
+def register(
+    dynamodb: Any, table: str, model_id: str, version: int, s3_path: Any, status: str = "active"
+) -> None:
     """Write one registry row; ``s3_path`` may be a string or a list of strings."""
     path = {"S": s3_path} if isinstance(s3_path, str) else {"L": [{"S": p} for p in s3_path]}
     dynamodb.put_item(
         TableName=table,
-        Item={"model_id": {"S": model_id}, "version": {"N": str(version)}, "s3_path": path, "status": {"S": status}},
+        Item={
+            "model_id": {"S": model_id},
+            "version": {"N": str(version)},
+            "s3_path": path,
+            "status": {"S": status},
+        },
     )
 
 
@@ -106,7 +123,13 @@ class SeededLayout:
     registry_rows: list[tuple[str, int, Any]] = field(default_factory=list)
 
 
-def seed_demo(stack: LocalStack, bucket: str = DEMO_BUCKET, table: str = DEMO_TABLE, seed: int = 7, versioned: bool = True) -> SeededLayout:
+def seed_demo(
+    stack: LocalStack,
+    bucket: str = DEMO_BUCKET,
+    table: str = DEMO_TABLE,
+    seed: int = 7,
+    versioned: bool = True,
+) -> SeededLayout:
     """Create the bucket and registry and fill them with a realistic ML layout.
 
     Several projects; training runs with ``step-N/`` checkpoint shards; failed experiments; registered
@@ -135,7 +158,12 @@ def seed_demo(stack: LocalStack, bucket: str = DEMO_BUCKET, table: str = DEMO_TA
             for step in (1000, 2000, 3000):
                 for shard in range(2):
                     storage = "STANDARD_IA" if run_age > 60 else "STANDARD"
-                    put(f"checkpoints/{project}/run-{run:03d}/step-{step}/shard-{shard:05d}.pt", run_age, rng.randint(20_000, 60_000), storage)
+                    put(
+                        f"checkpoints/{project}/run-{run:03d}/step-{step}/shard-{shard:05d}.pt",
+                        run_age,
+                        rng.randint(20_000, 60_000),
+                        storage,
+                    )
         for exp in range(2):
             age = rng.randint(15, 300)
             put(f"experiments/failed/{project}/exp-{exp:02d}/metrics.json", age, 2_000)
@@ -152,29 +180,53 @@ def seed_demo(stack: LocalStack, bucket: str = DEMO_BUCKET, table: str = DEMO_TA
     endpoint_host = stack.endpoint_url.split("://", 1)[1]
     rows: list[tuple[str, int, Any]] = [
         ("vision-resnet", 3, f"s3://{bucket}/models/vision-resnet/v3/"),  # trailing slash
-        ("vision-resnet", 1, f"s3a://{bucket}/models/vision-resnet/v1"),  # s3a, no slash: also keeps v10 (near miss)
+        (
+            "vision-resnet",
+            1,
+            f"s3a://{bucket}/models/vision-resnet/v1",
+        ),  # s3a, no slash: also keeps v10 (near miss)
         ("nlp-bert", 2, "models/nlp-bert/v2"),  # bare key
-        ("nlp-bert", 3, f"https://{bucket}.s3.{DEMO_REGION}.amazonaws.com/models/nlp-bert/v3/model.safetensors"),
+        (
+            "nlp-bert",
+            3,
+            f"https://{bucket}.s3.{DEMO_REGION}.amazonaws.com/models/nlp-bert/v3/model.safetensors",
+        ),
         ("recsys-ranker", 10, f"http://{endpoint_host}/{bucket}/models/recsys-ranker/v10/"),  # path-style URL
-        ("recsys-ranker", 3, [f"s3://{bucket}/models/recsys-ranker/v3/model.safetensors",
-                              f"s3://{bucket}/models/recsys-ranker/v3/config.json"]),  # list value
-        ("recsys-ranker", 2, f"s3://{bucket}/checkpoints/recsys-ranker/run-001/step-3000/"),  # a kept checkpoint
+        (
+            "recsys-ranker",
+            3,
+            [
+                f"s3://{bucket}/models/recsys-ranker/v3/model.safetensors",
+                f"s3://{bucket}/models/recsys-ranker/v3/config.json",
+            ],
+        ),  # list value
+        (
+            "recsys-ranker",
+            2,
+            f"s3://{bucket}/checkpoints/recsys-ranker/run-001/step-3000/",
+        ),  # a kept checkpoint
         ("shared-embeddings", 1, "s3://another-teams-bucket/embeddings/v1/"),  # other bucket: counted only
     ]
     for model_id, version, path in rows:
         register(ddb, table, model_id, version, path)
     layout.registry_rows = rows
     references = [
-        "models/vision-resnet/v3", "models/vision-resnet/v1", "models/nlp-bert/v2",
-        "models/nlp-bert/v3/model.safetensors", "models/recsys-ranker/v10",
-        "models/recsys-ranker/v3/model.safetensors", "models/recsys-ranker/v3/config.json",
+        "models/vision-resnet/v3",
+        "models/vision-resnet/v1",
+        "models/nlp-bert/v2",
+        "models/nlp-bert/v3/model.safetensors",
+        "models/recsys-ranker/v10",
+        "models/recsys-ranker/v3/model.safetensors",
+        "models/recsys-ranker/v3/config.json",
         "checkpoints/recsys-ranker/run-001/step-3000",
     ]
     layout.referenced_keys = {k for k in layout.objects if any(k.startswith(r) for r in references)}
     return layout
 
 
-def gc_config_outputs(bucket: str, table: str, prefixes: tuple[str, ...] = DEMO_PREFIXES, min_age_days: int = 7) -> dict[str, Any]:
+def gc_config_outputs(
+    bucket: str, table: str, prefixes: tuple[str, ...] = DEMO_PREFIXES, min_age_days: int = 7
+) -> dict[str, Any]:
     """A ``terraform output -json`` document with the ``gc_config`` output, as the root module writes it."""
     value = {
         "bucket": bucket,

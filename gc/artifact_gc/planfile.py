@@ -92,7 +92,8 @@ class PlanWriter:
         directory = path.parent if str(path.parent) else Path(".")
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            self._body: IO[str] = tempfile.NamedTemporaryFile(
+            # closed in __exit__: the body lives across write() and finish() calls
+            self._body: IO[str] = tempfile.NamedTemporaryFile(  # noqa: SIM115
                 "w+", encoding="utf-8", dir=directory, prefix=f".{path.name}.", suffix=".body", delete=False
             )
         except OSError as exc:
@@ -136,7 +137,9 @@ def read_header(path: Path) -> dict[str, Any]:
     try:
         header = json.loads(first)
     except json.JSONDecodeError as exc:
-        raise UsageError(f"plan {path}: line 1 is not JSON ({exc.msg}); is this a plan written by `artifact-gc plan`?") from exc
+        raise UsageError(
+            f"plan {path}: line 1 is not JSON ({exc.msg}); is this a plan written by `artifact-gc plan`?"
+        ) from exc
     if not isinstance(header, dict) or header.get("kind") != PLAN_KIND:
         raise UsageError(f"plan {path}: line 1 is not an artifact-gc plan header")
     if header.get("format_version") != PLAN_FORMAT_VERSION:

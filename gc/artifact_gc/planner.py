@@ -15,7 +15,15 @@ from .errors import SafetyError, UsageError
 from .listing import bucket_versioning, list_pages
 from .mark import KeepRules, MarkStats, mark
 from .planfile import PlanWriter, isoformat
-from .registry import DynamoDbSource, ManifestSource, RegistrySnapshot, RegistrySource, SkipRule, collect_references
+from .registry import (
+    DynamoDbSource,
+    ManifestSource,
+    RegistrySnapshot,
+    RegistrySource,
+    SkipRule,
+    collect_references,
+)
+from .safety import check_delete_limits
 
 ProgressHook = Callable[[str, int, int], None]  # (prefix, objects so far, bytes so far)
 
@@ -42,21 +50,30 @@ class PlanResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def build_sources(config: GcConfig, clients: AwsClients, skip_where: tuple[SkipRule, ...], segments: int) -> list[RegistrySource]:
+def build_sources(
+    config: GcConfig, clients: AwsClients, skip_where: tuple[SkipRule, ...], segments: int
+) -> list[RegistrySource]:
     attrs = config.effective_path_attributes
     sources: list[RegistrySource] = [
-        DynamoDbSource(clients.dynamodb, table, attrs, skip_where, segments) for table in config.registry_tables
+        DynamoDbSource(clients.dynamodb, table, attrs, skip_where, segments)
+        for table in config.registry_tables
     ]
     sources += [ManifestSource(location, attrs, clients.s3) for location in config.manifests]
     return sources
 
 
 def run_plan(
-    config: GcConfig, options: PlanOptions, clients: AwsClients, now: datetime, on_page: ProgressHook | None = None
+    config: GcConfig,
+    options: PlanOptions,
+    clients: AwsClients,
+    now: datetime,
+    on_page: ProgressHook | None = None,
 ) -> PlanResult:
     """Write the plan file and return what it found. Modifies nothing in AWS."""
     if not config.bucket:
-        raise UsageError("no bucket: give --bucket, ARTIFACT_GC_BUCKET, or --tf-dir/--tf-outputs with gc_config.bucket")
+        raise UsageError(
+            "no bucket: give --bucket, ARTIFACT_GC_BUCKET, or --tf-dir/--tf-outputs with gc_config.bucket"
+        )
     if config.prefixes is None:
         raise UsageError(
             "no scope: give --prefix (repeatable; --prefix '' for the whole bucket) or gc_config.gc_prefixes"
@@ -112,10 +129,12 @@ def run_plan(
             f"{stats.protected_non_folder} objects are kept only by a reference that matches mid-name "
             "(e.g. 'v1' keeping 'v10/'): end folder references with '/' in the registry to tighten"
         )
-    from .safety import check_delete_limits
-
     result.refused = check_delete_limits(
-        stats.candidates, stats.candidate_bytes, stats.objects, options.max_delete_fraction, options.max_delete_bytes
+        stats.candidates,
+        stats.candidate_bytes,
+        stats.objects,
+        options.max_delete_fraction,
+        options.max_delete_bytes,
     )
     return result
 

@@ -45,7 +45,9 @@ class ReferenceSet:
     prefixes: tuple[str, ...]  # sorted, prefix-free, trailing slashes removed
     all_keys: frozenset[str]  # every reference key (trailing slashes removed), for match classification
     reference_count: int  # distinct references (raw strings) that point into our bucket
-    other_buckets: dict[str, int] = field(default_factory=dict)  # bucket -> distinct references, never applied
+    other_buckets: dict[str, int] = field(
+        default_factory=dict
+    )  # bucket -> distinct references, never applied
     fingerprint: str = ""
 
     @classmethod
@@ -62,7 +64,9 @@ class ReferenceSet:
         return cls.from_locations(locations, bucket, reference_count=ours)
 
     @classmethod
-    def from_locations(cls, locations: Iterable[Location], bucket: str, reference_count: int | None = None) -> ReferenceSet:
+    def from_locations(
+        cls, locations: Iterable[Location], bucket: str, reference_count: int | None = None
+    ) -> ReferenceSet:
         """Build from already-parsed locations; locations in other buckets are only counted."""
         keys: set[str] = set()
         others: Counter[str] = Counter()

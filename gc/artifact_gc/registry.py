@@ -85,6 +85,7 @@ class DynamoDbSource:
     path_attributes: tuple[str, ...] = (DEFAULT_PATH_ATTRIBUTE,)
     skip_where: tuple[SkipRule, ...] = ()
     segments: int = 1
+    page_size: int | None = None  # items per Scan request; None lets DynamoDB fill 1 MB pages
     rows_read: int = field(default=0, init=False)
     rows_skipped: int = field(default=0, init=False)
 
@@ -102,7 +103,9 @@ class DynamoDbSource:
 
     def references(self) -> Iterator[Reference]:
         key_attributes = self._key_attributes()
-        wanted = list(dict.fromkeys([*self.path_attributes, *key_attributes, *(r.attribute for r in self.skip_where)]))
+        wanted = list(
+            dict.fromkeys([*self.path_attributes, *key_attributes, *(r.attribute for r in self.skip_where)])
+        )
         names = {f"#a{i}": attr for i, attr in enumerate(wanted)}
         scan_args = {
             "TableName": self.table,
@@ -116,7 +119,12 @@ class DynamoDbSource:
         else:
             with ThreadPoolExecutor(max_workers=min(segments, 16)) as pool:
                 futures = [
-                    pool.submit(lambda s: list(self._scan_segment({**scan_args, "Segment": s, "TotalSegments": segments})), s)
+                    pool.submit(
+                        lambda s: list(
+                            self._scan_segment({**scan_args, "Segment": s, "TotalSegments": segments})
+                        ),
+                        s,
+                    )
                     for s in range(segments)
                 ]
                 pages = [future.result() for future in futures]
@@ -133,7 +141,8 @@ class DynamoDbSource:
 
     def _scan_segment(self, scan_args: dict[str, Any]) -> Iterator[dict[str, Any]]:
         try:
-            for page in self.client.get_paginator("scan").paginate(**scan_args):
+            pagination = {"PageSize": self.page_size} if self.page_size else {}
+            for page in self.client.get_paginator("scan").paginate(**scan_args, PaginationConfig=pagination):
                 yield from page.get("Items", [])
         except (ClientError, BotoCoreError) as exc:
             raise RegistryError(
@@ -215,7 +224,9 @@ class ManifestSource:
             try:
                 body = Path(self.location).read_bytes()
             except OSError as exc:
-                raise RegistryError(f"manifest {self.location} cannot be read: {exc.strerror or exc}") from exc
+                raise RegistryError(
+                    f"manifest {self.location} cannot be read: {exc.strerror or exc}"
+                ) from exc
         try:
             return body.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -230,16 +241,22 @@ def parse_manifest(text: str, location: str, path_attributes: Iterable[str]) -> 
         try:
             data = json.loads(text) if lowered.endswith(".json") else yaml.safe_load(text)
         except (json.JSONDecodeError, yaml.YAMLError) as exc:
-            raise RegistryError(f"manifest {location} is not valid {'JSON' if lowered.endswith('.json') else 'YAML'}: "
-                                f"{str(exc).splitlines()[0]}") from exc
+            raise RegistryError(
+                f"manifest {location} is not valid {'JSON' if lowered.endswith('.json') else 'YAML'}: "
+                f"{str(exc).splitlines()[0]}"
+            ) from exc
         if not isinstance(data, list):
-            raise RegistryError(f"manifest {location} must hold a list of URIs or of objects, not {type(data).__name__}")
+            raise RegistryError(
+                f"manifest {location} must hold a list of URIs or of objects, not {type(data).__name__}"
+            )
         for index, entry in enumerate(data):
             origin = f"manifest {location} entry {index}"
             if isinstance(entry, dict):
                 found = [attr for attr in path_attributes if entry.get(attr) is not None]
                 if not found:
-                    raise ReferenceParseError(f"{origin} has none of the path attributes {list(path_attributes)}")
+                    raise ReferenceParseError(
+                        f"{origin} has none of the path attributes {list(path_attributes)}"
+                    )
                 for attr in found:
                     values = entry[attr] if isinstance(entry[attr], list) else [entry[attr]]
                     for value in values:
@@ -285,7 +302,9 @@ def collect_references(
     SafetyError (no references at all, unless ``allow_empty``).
     """
     if not sources:
-        raise UsageError("no registry source: give --registry-table or --manifest (or registry_table in gc_config)")
+        raise UsageError(
+            "no registry source: give --registry-table or --manifest (or registry_table in gc_config)"
+        )
     locations: set[Location] = set()
     per_source: dict[str, int] = {}
     ours = 0
@@ -314,7 +333,9 @@ def collect_references(
     return RegistrySnapshot(refs=refs, per_source=per_source)
 
 
-def source_from_spec(spec: dict[str, Any], dynamodb_client: Any, s3_client: Any, segments: int = 1) -> RegistrySource:
+def source_from_spec(
+    spec: dict[str, Any], dynamodb_client: Any, s3_client: Any, segments: int = 1
+) -> RegistrySource:
     """Rebuild a source recorded in a plan header."""
     try:
         kind = spec["type"]

@@ -23,8 +23,12 @@ def plan_summary(result: PlanResult, plan_path: str) -> dict[str, Any]:
     stats = result.stats
     header = result.header
     by_prefix_class = [
-        {"prefix": prefix, "storage_class": storage_class, "count": count,
-         "bytes": stats.bytes_by_prefix_class[(prefix, storage_class)]}
+        {
+            "prefix": prefix,
+            "storage_class": storage_class,
+            "count": count,
+            "bytes": stats.bytes_by_prefix_class[(prefix, storage_class)],
+        }
         for (prefix, storage_class), count in sorted(stats.by_prefix_class.items())
     ]
     return {
@@ -45,9 +49,11 @@ def plan_summary(result: PlanResult, plan_path: str) -> dict[str, Any]:
 def print_plan(console: Console, summary: dict[str, Any]) -> None:
     totals = summary["totals"]
     registry = summary["registry"]
-    console.print(f"[bold]Plan[/bold] {summary['plan']}  bucket [cyan]{summary['bucket']}[/cyan] "
-                  f"(versioning {summary['versioning']}), scope {summary['scope']['prefixes']}, "
-                  f"min age {summary['scope']['min_age_days']} d")
+    console.print(
+        f"[bold]Plan[/bold] {summary['plan']}  bucket [cyan]{summary['bucket']}[/cyan] "
+        f"(versioning {summary['versioning']}), scope {summary['scope']['prefixes']}, "
+        f"min age {summary['scope']['min_age_days']} d"
+    )
     console.print(f"Scanned {totals['objects']:,} objects, {human_bytes(totals['bytes'])}.")
     refs = Table(title="References", title_justify="left")
     refs.add_column("source")
@@ -65,14 +71,22 @@ def print_plan(console: Console, summary: dict[str, Any]) -> None:
     kept.add_row("  of which only by a mid-name match", f"{totals['protected_non_folder']:,}")
     kept.add_row("younger than the minimum age", f"{totals['too_young']:,}")
     kept.add_row("kept by --keep", f"{totals['kept_by_glob']:,}")
-    kept.add_row("[bold]candidates[/bold]", f"[bold]{totals['candidates']:,}[/bold] ({human_bytes(totals['candidate_bytes'])})")
+    kept.add_row(
+        "[bold]candidates[/bold]",
+        f"[bold]{totals['candidates']:,}[/bold] ({human_bytes(totals['candidate_bytes'])})",
+    )
     console.print(kept)
     if summary["candidates_by_prefix_and_class"]:
         by = Table(title="Candidates by prefix and storage class", title_justify="left")
         for column in ("prefix", "storage class", "objects", "size"):
             by.add_column(column, justify="right" if column in ("objects", "size") else "left")
         for row in summary["candidates_by_prefix_and_class"]:
-            by.add_row(row["prefix"] or "(whole bucket)", row["storage_class"], f"{row['count']:,}", human_bytes(row["bytes"]))
+            by.add_row(
+                row["prefix"] or "(whole bucket)",
+                row["storage_class"],
+                f"{row['count']:,}",
+                human_bytes(row["bytes"]),
+            )
         console.print(by)
     if summary["largest_candidates"]:
         largest = Table(title="Largest candidates", title_justify="left")
@@ -83,8 +97,9 @@ def print_plan(console: Console, summary: dict[str, Any]) -> None:
         console.print(largest)
     for warning in summary["warnings"]:
         console.print(f"[yellow]warning:[/yellow] {warning}")
-    console.print("Dry run: nothing was modified. Apply with: "
-                  f"[bold]artifact-gc apply {summary['plan']}[/bold]")
+    console.print(
+        f"Dry run: nothing was modified. Apply with: [bold]artifact-gc apply {summary['plan']}[/bold]"
+    )
 
 
 def apply_summary(prepared: PreparedApply, result: ApplyResult, audit_path: str) -> dict[str, Any]:
@@ -105,8 +120,10 @@ def apply_summary(prepared: PreparedApply, result: ApplyResult, audit_path: str)
 
 
 def print_apply(console: Console, summary: dict[str, Any]) -> None:
-    console.print(f"Deleted {summary['deleted']:,} objects ({human_bytes(summary['deleted_bytes'])}) "
-                  f"from [cyan]{summary['bucket']}[/cyan]; audit log: {summary['audit_log']}")
+    console.print(
+        f"Deleted {summary['deleted']:,} objects ({human_bytes(summary['deleted_bytes'])}) "
+        f"from [cyan]{summary['bucket']}[/cyan]; audit log: {summary['audit_log']}"
+    )
     if summary["delete_markers"]:
         console.print(f"  {summary['delete_markers']:,} delete markers added (recoverable)")
     if summary["versions_deleted"]:

@@ -45,9 +45,17 @@ def check_restated_config(header: Mapping[str, Any], restated: GcConfig) -> str 
     scope = header.get("scope", {})
     checks: list[tuple[str, Any, Any]] = [
         ("bucket", restated.bucket, header.get("bucket")),
-        ("registry tables", sorted(restated.registry_tables) if restated.registry_tables else None, planned_tables),
+        (
+            "registry tables",
+            sorted(restated.registry_tables) if restated.registry_tables else None,
+            planned_tables,
+        ),
         ("manifests", sorted(restated.manifests) if restated.manifests else None, planned_manifests),
-        ("path attributes", sorted(restated.path_attributes) if restated.path_attributes else None, planned_attrs),
+        (
+            "path attributes",
+            sorted(restated.path_attributes) if restated.path_attributes else None,
+            planned_attrs,
+        ),
         (
             "scope prefixes",
             list(normalise_prefixes(restated.prefixes)) if restated.prefixes else None,
@@ -65,7 +73,9 @@ def check_account(planned: str | None, current: str | None) -> str | None:
     if planned is None:
         return None
     if current is None:
-        return f"the plan was made in AWS account {planned}, and the current account cannot be determined (STS)"
+        return (
+            f"the plan was made in AWS account {planned}, and the current account cannot be determined (STS)"
+        )
     if current != planned:
         return f"the plan was made in AWS account {planned}, but these credentials are for account {current}"
     return None

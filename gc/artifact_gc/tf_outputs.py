@@ -54,7 +54,9 @@ def read_live_outputs(tf_dir: Path, terraform_bin: str = "terraform") -> dict[st
     code, out, err = terraform.output_cmd(json=IsFlagged)
     if code != 0:
         detail = (err or out or "").strip().splitlines()
-        raise UsageError(f"`{terraform_bin} output -json` in {tf_dir} failed: {detail[-1] if detail else f'exit {code}'}")
+        raise UsageError(
+            f"`{terraform_bin} output -json` in {tf_dir} failed: {detail[-1] if detail else f'exit {code}'}"
+        )
     try:
         document = json.loads(out)
     except json.JSONDecodeError as exc:

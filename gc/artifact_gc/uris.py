@@ -33,7 +33,9 @@ class Location:
     key: str
 
 
-def parse_reference(ref: object, default_bucket: str, endpoint_hosts: frozenset[str] = frozenset()) -> set[Location]:
+def parse_reference(
+    ref: object, default_bucket: str, endpoint_hosts: frozenset[str] = frozenset()
+) -> set[Location]:
     """Return every location ``ref`` could mean; raise ReferenceParseError when it means nothing we know.
 
     ``endpoint_hosts`` are extra host names (``host`` or ``host:port``) served path-style, for custom or
@@ -62,7 +64,9 @@ def _parse_one(ref: str, default_bucket: str, endpoint_hosts: frozenset[str]) ->
     if ref.lower().startswith("arn:"):
         return _parse_arn(ref)
     if sep and re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
-        raise ReferenceParseError(f"reference {ref!r} uses a scheme artifact-gc does not understand ({scheme}://)")
+        raise ReferenceParseError(
+            f"reference {ref!r} uses a scheme artifact-gc does not understand ({scheme}://)"
+        )
     if _MALFORMED_URI.match(ref):
         raise ReferenceParseError(f"reference {ref!r} looks like a malformed URI (expected s3://bucket/key)")
     return _bare_key(ref, default_bucket)

@@ -1,0 +1,58 @@
+"""mark(): the decision order and the counters the summary is built from."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from artifact_gc import ReferenceSet
+from artifact_gc.mark import KeepRules, MarkStats, mark
+from artifact_gc.objects import ObjectInfo
+
+NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
+CUTOFF = NOW - timedelta(days=7)
+
+
+def obj(key: str, age_days: float, size: int = 10, storage_class: str = "STANDARD") -> ObjectInfo:
+    return ObjectInfo(key, size, NOW - timedelta(days=age_days), '"etag"', storage_class)
+
+
+def test_decisions_in_order_protected_young_kept_candidate() -> None:
+    refs = ReferenceSet.from_uris(["models/a/v1"], "b")
+    page = [
+        obj("models/a/v1/m.bin", 100, 5),  # protected (old, but referenced)
+        obj("models/a/v10/m.bin", 100, 6),  # protected mid-name
+        obj("models/a/v2/m.bin", 3, 7),  # too young
+        obj("models/a/v2/README.md", 100, 8),  # kept by glob
+        obj("models/a/v2/m.bin.old", 100, 9, "GLACIER_IR"),  # candidate
+    ]
+    stats = MarkStats()
+    garbage = mark(page, refs, CUTOFF, KeepRules(["*.md"]), stats)
+    assert [o.key for o in garbage] == ["models/a/v2/m.bin.old"]
+    assert (stats.objects, stats.bytes) == (5, 35)
+    assert (stats.protected, stats.protected_bytes, stats.protected_non_folder) == (2, 11, 1)
+    assert (stats.too_young, stats.kept_by_glob) == (1, 1)
+    assert stats.candidates == 0  # counted by whoever consumes the candidates
+    stats.note_candidates("models/", garbage)
+    assert (stats.candidates, stats.candidate_bytes) == (1, 9)
+    assert stats.by_prefix_class == {("models/", "GLACIER_IR"): 1}
+
+
+def test_cutoff_boundary_is_kept() -> None:
+    refs = ReferenceSet.from_uris(["unrelated"], "b")
+    exactly = ObjectInfo("k", 1, CUTOFF, '"e"')
+    older = ObjectInfo("j", 1, CUTOFF - timedelta(seconds=1), '"e"')
+    assert [o.key for o in mark([exactly, older], refs, CUTOFF, KeepRules(), MarkStats())] == ["j"]
+
+
+def test_keep_globs_are_case_sensitive_and_star_crosses_folders() -> None:
+    keep = KeepRules(["models/*/prod/*", "*.LOCK"])
+    assert keep.keeps("models/a/b/prod/x")
+    assert keep.keeps("x.LOCK") and not keep.keeps("x.lock")
+    assert not KeepRules().keeps("anything")
+
+
+def test_largest_candidates_are_the_largest_across_pages() -> None:
+    stats = MarkStats(largest_limit=3)
+    stats.note_candidates("p/", [obj(f"p/{i}", 100, size=i) for i in range(10)])
+    stats.note_candidates("q/", [obj("q/huge", 100, size=1000), obj("q/tiny", 100, size=0)])
+    assert stats.largest_candidates() == [(1000, "q/huge"), (9, "p/9"), (8, "p/8")]
