@@ -201,12 +201,14 @@ def execute_apply(
 
 
 def _batches(candidates: Iterator[Candidate], size: int) -> Iterator[list[Candidate]]:
+    """Batches of at most ``size`` candidates, never spanning two scope prefixes: a batch's re-check lists
+    under the keys' common prefix, and a least-privilege role may list only inside the scope prefixes."""
     batch: list[Candidate] = []
     for candidate in candidates:
-        batch.append(candidate)
-        if len(batch) == size:
+        if batch and (len(batch) == size or candidate.prefix != batch[0].prefix):
             yield batch
             batch = []
+        batch.append(candidate)
     if batch:
         yield batch
 
