@@ -16,8 +16,11 @@ from pathlib import Path
 
 from artifact_gc.localstack import gc_config_outputs, local_stack, seed_demo
 from artifact_gc.planfile import iter_candidates, read_header
+from artifact_gc.tf_lifecycle import evaluate_lifecycle
 
 WORKDIR = Path(".demo")
+LIFECYCLE_PREVIEW = Path("terraform/lifecycle-preview")
+DEV_TFVARS = Path("terraform/envs/dev.tfvars")
 
 
 def run_gc(args: list[str], env: dict[str, str]) -> int:
@@ -43,6 +46,18 @@ def main() -> int:
         print(
             f"Seeded s3://{layout.bucket}: {len(layout.objects)} objects, registry table {layout.table} "
             f"with {len(layout.registry_rows)} rows"
+        )
+        # The bucket's lifecycle rules: modules/lifecycle-policy evaluated with the dev tfvars, not a copy.
+        lifecycle = evaluate_lifecycle(LIFECYCLE_PREVIEW, DEV_TFVARS)
+        stack.client("s3").put_bucket_lifecycle_configuration(
+            Bucket=layout.bucket,
+            LifecycleConfiguration=lifecycle.configuration,
+            TransitionDefaultMinimumObjectSize=lifecycle.transition_default_minimum_object_size,
+        )
+        rule_ids = ", ".join(rule["ID"] for rule in lifecycle.configuration["Rules"])
+        print(
+            f"Applied {len(lifecycle.configuration['Rules'])} lifecycle rules from modules/lifecycle-policy "
+            f"with {DEV_TFVARS}: {rule_ids}"
         )
         outputs.write_text(json.dumps(gc_config_outputs(layout.bucket, layout.table), indent=2))
         print(f"Wrote {outputs} (the shape of `terraform output -json` with gc_config)")

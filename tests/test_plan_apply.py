@@ -176,14 +176,22 @@ def test_batches_never_span_two_scope_prefixes(world: World, tmp_path: Path) -> 
     plan_path = plan(world, tmp_path)
     listed, deleted = [], []
     clients = world.clients()
-    clients.s3.meta.events.register("provide-client-params.s3.ListObjectsV2", lambda params, **kw: listed.append(params["Prefix"]))
     clients.s3.meta.events.register(
-        "provide-client-params.s3.DeleteObjects", lambda params, **kw: deleted.append([o["Key"] for o in params["Delete"]["Objects"]])
+        "provide-client-params.s3.ListObjectsV2", lambda params, **kw: listed.append(params["Prefix"])
+    )
+    clients.s3.meta.events.register(
+        "provide-client-params.s3.DeleteObjects",
+        lambda params, **kw: deleted.append([o["Key"] for o in params["Delete"]["Objects"]]),
     )
     opts = ApplyOptions(audit_path=tmp_path / "audit.jsonl", max_delete_fraction=1.0)
-    execute_apply(prepare_apply(plan_path, GcConfig(), opts, clients, datetime.now(timezone.utc)), clients, opts)
+    execute_apply(
+        prepare_apply(plan_path, GcConfig(), opts, clients, datetime.now(timezone.utc)), clients, opts
+    )
     assert listed and all(p.startswith(("models/", "checkpoints/")) for p in listed)
-    assert sorted(deleted) == [["checkpoints/run-1/step-100/shard-0.pt"], ["models/drop/v1/cfg.json", "models/drop/v1/m.bin"]]
+    assert sorted(deleted) == [
+        ["checkpoints/run-1/step-100/shard-0.pt"],
+        ["models/drop/v1/cfg.json", "models/drop/v1/m.bin"],
+    ]
 
 
 def test_deletes_carry_the_planned_etag(world: World, tmp_path: Path) -> None:

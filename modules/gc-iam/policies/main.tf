@@ -1,0 +1,116 @@
+locals {
+  bucket_arn      = "arn:${var.partition}:s3:::${var.bucket_name}"
+  prefix_objects  = [for p in var.gc_prefixes : "${local.bucket_arn}/${p}*"]
+  prefix_patterns = [for p in var.gc_prefixes : "${p}*"]
+
+  # Reads both roles need: list (only under the prefixes), read objects and tags, read bucket settings,
+  # read the registry.
+  read_statements = concat([
+    {
+      Sid       = "ListOnlyGcPrefixes"
+      Effect    = "Allow"
+      Action    = ["s3:ListBucket", "s3:ListBucketVersions"]
+      Resource  = local.bucket_arn
+      Condition = { StringLike = { "s3:prefix" = local.prefix_patterns } }
+    },
+    {
+      Sid      = "ReadBucketSettings"
+      Effect   = "Allow"
+      Action   = ["s3:GetBucketVersioning", "s3:GetLifecycleConfiguration", "s3:GetBucketLocation"]
+      Resource = local.bucket_arn
+    },
+    {
+      # GetObject also authorises HeadObject and conditional (ETag) deletes.
+      Sid      = "ReadObjectsUnderGcPrefixes"
+      Effect   = "Allow"
+      Action   = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"]
+      Resource = local.prefix_objects
+    },
+    {
+      Sid      = "ReadRegistry"
+      Effect   = "Allow"
+      Action   = ["dynamodb:Scan", "dynamodb:Query", "dynamodb:DescribeTable"]
+      Resource = var.registry_table_arn
+    },
+    ], length(var.kms_key_arns) > 0 ? [{
+      Sid      = "DecryptArtifactsAndRegistry"
+      Effect   = "Allow"
+      Action   = ["kms:Decrypt", "kms:DescribeKey"]
+      Resource = var.kms_key_arns
+  }] : [])
+
+  # Denies that hold whatever else is attached to the role.
+  guard_statements = [
+    {
+      Sid      = "NeverTouchTheBucketItself"
+      Effect   = "Deny"
+      Action   = ["s3:DeleteBucket", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutLifecycleConfiguration", "s3:PutBucketVersioning"]
+      Resource = local.bucket_arn
+    },
+    {
+      Sid    = "NeverWriteTheRegistry"
+      Effect = "Deny"
+      Action = [
+        "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+        "dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete",
+        "dynamodb:DeleteTable", "dynamodb:UpdateTable",
+      ]
+      Resource = var.registry_table_arn
+    },
+  ]
+
+  runner_policy = {
+    Version = "2012-10-17"
+    Statement = concat(local.read_statements, [
+      {
+        Sid      = "DeleteAndTagOnlyUnderGcPrefixes"
+        Effect   = "Allow"
+        Action   = ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectTagging", "s3:PutObjectVersionTagging"]
+        Resource = local.prefix_objects
+      },
+      {
+        Sid         = "NeverDeleteOutsideGcPrefixes"
+        Effect      = "Deny"
+        Action      = ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectTagging", "s3:PutObjectVersionTagging"]
+        NotResource = local.prefix_objects
+      },
+    ], local.guard_statements)
+  }
+
+  planner_policy = {
+    Version = "2012-10-17"
+    Statement = concat(local.read_statements, [
+      {
+        Sid    = "PlannerNeverWrites"
+        Effect = "Deny"
+        Action = [
+          "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObject", "s3:PutObjectTagging",
+          "s3:PutObjectVersionTagging", "s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging",
+        ]
+        Resource = "${local.bucket_arn}/*"
+      },
+    ], local.guard_statements)
+  }
+
+  trust_policy = {
+    Version = "2012-10-17"
+    Statement = concat(
+      length(var.trusted_principal_arns) > 0 ? [{
+        Sid       = "TrustedPrincipals"
+        Effect    = "Allow"
+        Action    = "sts:AssumeRole"
+        Principal = { AWS = var.trusted_principal_arns }
+      }] : [],
+      var.github_oidc != null ? [{
+        Sid       = "GitHubActionsOidc"
+        Effect    = "Allow"
+        Action    = "sts:AssumeRoleWithWebIdentity"
+        Principal = { Federated = var.github_oidc.provider_arn }
+        Condition = {
+          StringEquals = { "token.actions.githubusercontent.com:aud" = "sts.amazonaws.com" }
+          StringLike   = { "token.actions.githubusercontent.com:sub" = var.github_oidc.subjects }
+        }
+      }] : [],
+    )
+  }
+}

@@ -1,0 +1,24 @@
+output "runner_policy_json" {
+  description = "Policy of the runner role: reads, plus delete and tag only under the GC prefixes."
+  value       = jsonencode(local.runner_policy)
+}
+
+output "planner_policy_json" {
+  description = "Policy of the planner role: the same reads, no writes or deletes."
+  value       = jsonencode(local.planner_policy)
+}
+
+output "trust_policy_json" {
+  description = "Trust policy of both roles: the given principals and, optionally, GitHub Actions OIDC subjects."
+  value       = jsonencode(local.trust_policy)
+
+  precondition {
+    condition     = !var.require_one_trust || length(local.trust_policy.Statement) > 0
+    error_message = "Nobody could assume the GC roles: give trusted_principal_arns or github_oidc."
+  }
+}
+
+output "bucket_arn" {
+  description = "ARN of the artifact bucket, computed from its name (no provider needed)."
+  value       = local.bucket_arn
+}

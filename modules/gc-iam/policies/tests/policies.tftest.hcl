@@ -1,0 +1,137 @@
+variables {
+  bucket_name            = "ml-artifacts-prod"
+  gc_prefixes            = ["checkpoints/", "experiments/"]
+  registry_table_arn     = "arn:aws:dynamodb:eu-west-1:123456789012:table/model-registry"
+  trusted_principal_arns = ["arn:aws:iam::123456789012:role/ml-platform-ci"]
+}
+
+run "runner_deletes_only_under_gc_prefixes" {
+  command = plan
+
+  assert {
+    condition = one([for s in jsondecode(output.runner_policy_json).Statement : s if s.Sid == "DeleteAndTagOnlyUnderGcPrefixes"]).Resource == [
+      "arn:aws:s3:::ml-artifacts-prod/checkpoints/*", "arn:aws:s3:::ml-artifacts-prod/experiments/*",
+    ]
+    error_message = "deletes are allowed only under the prefixes"
+  }
+  assert {
+    condition     = one([for s in jsondecode(output.runner_policy_json).Statement : s if s.Sid == "NeverDeleteOutsideGcPrefixes"]).Effect == "Deny"
+    error_message = "an explicit deny covers deletes outside the prefixes"
+  }
+  assert {
+    condition     = one([for s in jsondecode(output.runner_policy_json).Statement : s if s.Sid == "ListOnlyGcPrefixes"]).Condition.StringLike["s3:prefix"] == ["checkpoints/*", "experiments/*"]
+    error_message = "listing is restricted with the s3:prefix condition"
+  }
+  assert {
+    condition     = alltrue([for s in jsondecode(output.runner_policy_json).Statement : s.Resource != "*" && s.Resource != "arn:aws:s3:::ml-artifacts-prod/*" if s.Effect == "Allow"])
+    error_message = "no allow statement grants the whole bucket's objects or everything"
+  }
+}
+
+run "planner_cannot_write_or_delete" {
+  command = plan
+
+  assert {
+    condition     = length(flatten([for s in jsondecode(output.planner_policy_json).Statement : [for a in flatten([s.Action]) : a if can(regex("^s3:(Delete|Put)", a))] if s.Effect == "Allow"])) == 0
+    error_message = "the planner is allowed no S3 write or delete"
+  }
+  assert {
+    condition     = contains(one([for s in jsondecode(output.planner_policy_json).Statement : s if s.Sid == "PlannerNeverWrites"]).Action, "s3:DeleteObject")
+    error_message = "and is explicitly denied deletes"
+  }
+}
+
+run "both_roles_are_denied_bucket_and_registry_changes" {
+  command = plan
+
+  assert {
+    condition = alltrue([for doc in [output.runner_policy_json, output.planner_policy_json] : (
+      contains(one([for s in jsondecode(doc).Statement : s if s.Sid == "NeverTouchTheBucketItself"]).Action, "s3:PutLifecycleConfiguration") &&
+      contains(one([for s in jsondecode(doc).Statement : s if s.Sid == "NeverWriteTheRegistry"]).Action, "dynamodb:PutItem")
+    )])
+    error_message = "explicit denies on the bucket's settings and the registry"
+  }
+  assert {
+    condition     = one([for s in jsondecode(output.runner_policy_json).Statement : s if s.Sid == "ReadRegistry"]).Action == ["dynamodb:Scan", "dynamodb:Query", "dynamodb:DescribeTable"]
+    error_message = "the registry is read with Scan, Query and DescribeTable only"
+  }
+}
+
+run "trust_github_oidc_subjects" {
+  command = plan
+
+  variables {
+    trusted_principal_arns = []
+    github_oidc = {
+      provider_arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+      subjects     = ["repo:acme/ml-infra:ref:refs/heads/main"]
+    }
+  }
+
+  assert {
+    condition = jsondecode(output.trust_policy_json).Statement == [{
+      Sid       = "GitHubActionsOidc"
+      Effect    = "Allow"
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Principal = { Federated = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com" }
+      Condition = {
+        StringEquals = { "token.actions.githubusercontent.com:aud" = "sts.amazonaws.com" }
+        StringLike   = { "token.actions.githubusercontent.com:sub" = ["repo:acme/ml-infra:ref:refs/heads/main"] }
+      }
+    }]
+    error_message = "OIDC trust is limited to the audience and the given subjects"
+  }
+}
+
+run "kms_keys_add_decrypt" {
+  command = plan
+
+  variables {
+    kms_key_arns = ["arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"]
+  }
+
+  assert {
+    condition     = one([for s in jsondecode(output.planner_policy_json).Statement : s if s.Sid == "DecryptArtifactsAndRegistry"]).Action == ["kms:Decrypt", "kms:DescribeKey"]
+    error_message = "SSE-KMS needs kms:Decrypt"
+  }
+}
+
+run "refuses_whole_bucket_or_wildcard_prefixes" {
+  command = plan
+  variables {
+    gc_prefixes = ["checkpoints/", ""]
+  }
+  expect_failures = [var.gc_prefixes]
+}
+
+run "refuses_wildcard_prefix" {
+  command = plan
+  variables {
+    gc_prefixes = ["*"]
+  }
+  expect_failures = [var.gc_prefixes]
+}
+
+run "refuses_wildcard_principals" {
+  command = plan
+  variables {
+    trusted_principal_arns = ["*"]
+  }
+  expect_failures = [var.trusted_principal_arns]
+}
+
+run "refuses_wildcard_github_subjects" {
+  command = plan
+  variables {
+    github_oidc = { provider_arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com", subjects = ["repo:acme/*"] }
+  }
+  expect_failures = [var.github_oidc]
+}
+
+run "refuses_roles_nobody_can_assume" {
+  command = plan
+  variables {
+    trusted_principal_arns = []
+  }
+  expect_failures = [output.trust_policy_json]
+}

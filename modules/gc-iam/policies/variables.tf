@@ -1,0 +1,78 @@
+variable "bucket_name" {
+  description = "Name of the artifact bucket the GC works on."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.bucket_name))
+    error_message = "bucket_name must be a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)."
+  }
+}
+
+variable "partition" {
+  description = "AWS partition of the ARNs (aws, aws-cn, aws-us-gov)."
+  type        = string
+  default     = "aws"
+}
+
+variable "gc_prefixes" {
+  description = "Key prefixes the GC may list, tag and delete under (e.g. [\"checkpoints/\", \"experiments/\"])."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.gc_prefixes) > 0 && alltrue([for p in var.gc_prefixes : length(p) > 0 && !strcontains(p, "*") && !strcontains(p, "?")])
+    error_message = "gc_prefixes needs at least one non-empty prefix without IAM wildcards (* or ?): least privilege means the GC never gets the whole bucket."
+  }
+}
+
+variable "registry_table_arn" {
+  description = "ARN of the model-registry DynamoDB table the GC reads."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]+$", var.registry_table_arn))
+    error_message = "registry_table_arn must be a DynamoDB table ARN (arn:aws:dynamodb:REGION:ACCOUNT:table/NAME)."
+  }
+}
+
+variable "kms_key_arns" {
+  description = "KMS keys of the bucket and table, if they use SSE-KMS: the roles get kms:Decrypt on them."
+  type        = list(string)
+  default     = []
+}
+
+variable "trusted_principal_arns" {
+  description = "IAM principals (roles, users, accounts) allowed to assume the GC roles."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for p in var.trusted_principal_arns : can(regex("^arn:[a-z-]+:iam::[0-9]{12}:(root|role/.+|user/.+)$", p)) && !strcontains(p, "*")])
+    error_message = "trusted_principal_arns must be IAM ARNs without wildcards (arn:aws:iam::123456789012:role/NAME)."
+  }
+}
+
+variable "github_oidc" {
+  description = <<-EOT
+    Let GitHub Actions assume the roles through OIDC: the provider's ARN and the allowed token subjects,
+    e.g. ["repo:acme/ml-infra:ref:refs/heads/main", "repo:acme/ml-infra:environment:prod"]. Null: off.
+  EOT
+  type = object({
+    provider_arn = string
+    subjects     = list(string)
+  })
+  default = null
+
+  validation {
+    condition = var.github_oidc == null ? true : (
+      length(var.github_oidc.subjects) > 0 &&
+      alltrue([for s in var.github_oidc.subjects : can(regex("^repo:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+:[^*]+$", s))])
+    )
+    error_message = "github_oidc.subjects must name one repository each, without wildcards (repo:OWNER/NAME:ref:refs/heads/BRANCH or repo:OWNER/NAME:environment:ENV)."
+  }
+}
+
+variable "require_one_trust" {
+  description = "Refuse a configuration in which nobody can assume the roles."
+  type        = bool
+  default     = true
+}

@@ -1,0 +1,75 @@
+variable "name_prefix" {
+  description = "Prefix of the role names: NAME_PREFIX-runner and NAME_PREFIX-planner."
+  type        = string
+  default     = "artifact-gc"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,56}$", var.name_prefix))
+    error_message = "name_prefix must be 1-56 characters valid in IAM role names."
+  }
+}
+
+variable "bucket_name" {
+  description = "Name of the artifact bucket (its ARN is computed, so the roles do not depend on the bucket resource)."
+  type        = string
+}
+
+variable "partition" {
+  description = "AWS partition of the ARNs."
+  type        = string
+  default     = "aws"
+}
+
+variable "gc_prefixes" {
+  description = "Key prefixes the GC may list, tag and delete under."
+  type        = list(string)
+}
+
+variable "registry_table_arn" {
+  description = "ARN of the model-registry table."
+  type        = string
+}
+
+variable "kms_key_arns" {
+  description = "KMS keys of the bucket and table when they use SSE-KMS."
+  type        = list(string)
+  default     = []
+}
+
+variable "trusted_principal_arns" {
+  description = "IAM principals allowed to assume the roles."
+  type        = list(string)
+  default     = []
+}
+
+variable "github_oidc" {
+  description = "GitHub Actions OIDC trust: provider ARN and allowed subjects (see the policies submodule)."
+  type = object({
+    provider_arn = string
+    subjects     = list(string)
+  })
+  default = null
+}
+
+variable "max_session_duration" {
+  description = "Longest session, in seconds, that assuming a role grants (3600 to 43200)."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.max_session_duration >= 3600 && var.max_session_duration <= 43200
+    error_message = "max_session_duration must be between 3600 and 43200 seconds."
+  }
+}
+
+variable "permissions_boundary_arn" {
+  description = "Optional permissions boundary for both roles."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags for the roles."
+  type        = map(string)
+  default     = {}
+}
