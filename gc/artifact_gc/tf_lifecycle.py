@@ -39,8 +39,7 @@ def evaluate_lifecycle(preview_dir: Path, tfvars: Path, binary: str | None = Non
                 "plan",
                 "-input=false",
                 "-lock=false",
-                "-no-color",
-                "-compact-warnings",
+                "-json",  # machine-readable diagnostics: whole messages, no wrapping or box drawing
                 f"-var-file={tfvars.resolve()}",
                 f"-out={plan_file}",
             ],
@@ -50,9 +49,8 @@ def evaluate_lifecycle(preview_dir: Path, tfvars: Path, binary: str | None = Non
         for step in steps:
             code, out, err = run_terraform(step, preview_dir.resolve(), binary, env)
             if code != 0:
-                raise UsageError(
-                    f"terraform {step[0]} of {preview_dir} with {tfvars} failed: {_first_error(err or out)}"
-                )
+                reason = _json_errors(out) or _first_error(err or out)
+                raise UsageError(f"terraform {step[0]} of {preview_dir} with {tfvars} failed: {reason}")
     outputs = json.loads(out)["planned_values"]["outputs"]
     return LifecyclePreview(
         configuration=outputs["lifecycle_configuration"]["value"],
@@ -61,18 +59,26 @@ def evaluate_lifecycle(preview_dir: Path, tfvars: Path, binary: str | None = Non
     )
 
 
+def _json_errors(stream: str) -> str:
+    """Error diagnostics from ``-json`` output, each as "summary: detail" on one line."""
+    found = []
+    for line in stream.splitlines():
+        try:
+            message = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        diagnostic = message.get("diagnostic") if isinstance(message, dict) else None
+        if diagnostic and diagnostic.get("severity") == "error":
+            detail = " ".join(diagnostic.get("detail", "").split())
+            found.append(f"{diagnostic.get('summary', 'Error')}: {detail}".rstrip(": "))
+    return "; ".join(found)
+
+
 def _first_error(text: str) -> str:
-    """Terraform's error summary and detail on one line, without box-drawing decoration."""
+    """Fallback for commands without -json: the first error and what follows it, on one line."""
     lines = [re.sub(r"^[│╷╵\s]+", "", line).strip() for line in text.splitlines()]
     lines = [line for line in lines if line]
     for index, line in enumerate(lines):
         if line.startswith("Error:"):
-            detail = [
-                entry
-                for entry in lines[index + 1 :]
-                if not entry.startswith(("on ", "Error:", "This was checked"))
-                and "├" not in entry
-                and not re.match(r"^\d+:|^[\w.\[\]\"]+ is ", entry)  # source excerpts, value notes
-            ]
-            return " ".join([line, *detail[:6]])
+            return " ".join(lines[index : index + 8])
     return lines[-1] if lines else "no output"

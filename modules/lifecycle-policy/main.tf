@@ -3,24 +3,22 @@
 
 locals {
   # Transition order is fixed; a tier may skip any step.
-  classes = ["STANDARD_IA", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"]
+  classes      = ["STANDARD_IA", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"]
+  class_fields = { STANDARD_IA = "standard_ia_days", GLACIER_IR = "glacier_ir_days", GLACIER = "glacier_days", DEEP_ARCHIVE = "deep_archive_days" }
   # Minimum storage durations: leaving a class earlier is billed as if the object had stayed.
   minimum_days = { STANDARD_IA = 30, GLACIER_IR = 90, GLACIER = 90, DEEP_ARCHIVE = 180 }
 
+  fields = [
+    "standard_ia_days", "glacier_ir_days", "glacier_days", "deep_archive_days", "expire_days",
+    "noncurrent_expire_days", "newer_noncurrent_versions", "abort_multipart_days",
+  ]
+
+  # Every tier with every field (null where not given), plus its transitions in class order.
   tiers = {
-    for prefix, t in var.tiers : prefix => merge(t, {
+    for prefix, given in var.tiers : prefix => merge({ for f in local.fields : f => lookup(given, f, null) }, {
       transitions = [
-        for c in local.classes : { storage_class = c, days = lookup({
-          STANDARD_IA  = t.standard_ia_days
-          GLACIER_IR   = t.glacier_ir_days
-          GLACIER      = t.glacier_days
-          DEEP_ARCHIVE = t.deep_archive_days
-          }, c) } if lookup({
-          STANDARD_IA  = t.standard_ia_days
-          GLACIER_IR   = t.glacier_ir_days
-          GLACIER      = t.glacier_days
-          DEEP_ARCHIVE = t.deep_archive_days
-        }, c) != null
+        for c in local.classes : { storage_class = c, days = lookup(given, local.class_fields[c], null) }
+        if lookup(given, local.class_fields[c], null) != null
       ]
     })
   }
@@ -62,7 +60,7 @@ locals {
   ])
 
   housekeeping_warnings = var.housekeeping.enabled ? flatten([
-    for prefix, t in var.tiers : concat(
+    for prefix, t in local.tiers : concat(
       t.noncurrent_expire_days != null && var.housekeeping.noncurrent_expire_days != null && coalesce(t.noncurrent_expire_days, 0) > coalesce(var.housekeeping.noncurrent_expire_days, 0) ? [
         "tier \"${prefix}\": noncurrent_expire_days ${coalesce(t.noncurrent_expire_days, 0)} has no effect: the whole-bucket housekeeping rule expires noncurrent versions after ${coalesce(var.housekeeping.noncurrent_expire_days, 0)} days, and S3 applies the shorter"
       ] : [],

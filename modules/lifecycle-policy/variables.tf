@@ -6,17 +6,17 @@ variable "tiers" {
     `newer_noncurrent_versions`) and when incomplete multipart uploads are aborted. Leave a field out to
     skip that step. Prefixes must not overlap.
   EOT
-  type = map(object({
-    standard_ia_days          = optional(number)
-    glacier_ir_days           = optional(number)
-    glacier_days              = optional(number)
-    deep_archive_days         = optional(number)
-    expire_days               = optional(number)
-    noncurrent_expire_days    = optional(number)
-    newer_noncurrent_versions = optional(number)
-    abort_multipart_days      = optional(number)
-  }))
+  # A map rather than an object type, so that a misspelt field is an error instead of silently dropped.
+  type    = map(map(number))
   default = {}
+
+  validation {
+    condition = alltrue([for p, t in var.tiers : length(setsubtract(keys(t), [
+      "standard_ia_days", "glacier_ir_days", "glacier_days", "deep_archive_days", "expire_days",
+      "noncurrent_expire_days", "newer_noncurrent_versions", "abort_multipart_days",
+    ])) == 0])
+    error_message = "Unknown tier fields (allowed: standard_ia_days, glacier_ir_days, glacier_days, deep_archive_days, expire_days, noncurrent_expire_days, newer_noncurrent_versions, abort_multipart_days): ${join(", ", flatten([for p, t in var.tiers : [for k in setsubtract(keys(t), ["standard_ia_days", "glacier_ir_days", "glacier_days", "deep_archive_days", "expire_days", "noncurrent_expire_days", "newer_noncurrent_versions", "abort_multipart_days"]) : "\"${p}\".${k}"]]))}."
+  }
 
   validation {
     condition     = length(var.tiers) <= 998
@@ -36,13 +36,13 @@ variable "tiers" {
   }
 
   validation {
-    condition     = alltrue([for p, t in var.tiers : coalesce(t.standard_ia_days, 30) >= 30])
-    error_message = "S3 rejects a transition to STANDARD_IA before 30 days (its minimum storage duration is 30 days). Tiers: ${join(", ", [for p, t in var.tiers : "\"${p}\" has standard_ia_days = ${t.standard_ia_days}" if coalesce(t.standard_ia_days, 30) < 30])}."
+    condition     = alltrue([for p, t in var.tiers : coalesce(lookup(t, "standard_ia_days", null), 30) >= 30])
+    error_message = "S3 rejects a transition to STANDARD_IA before 30 days (its minimum storage duration is 30 days). Tiers: ${join(", ", [for p, t in var.tiers : "\"${p}\" has standard_ia_days = ${lookup(t, "standard_ia_days", null)}" if coalesce(lookup(t, "standard_ia_days", null), 30) < 30])}."
   }
 
   validation {
-    condition     = alltrue([for p, t in var.tiers : coalesce(t.expire_days, 1) >= 1 && coalesce(t.noncurrent_expire_days, 1) >= 1 && coalesce(t.abort_multipart_days, 1) >= 1])
-    error_message = "S3 requires expire_days, noncurrent_expire_days and abort_multipart_days to be at least 1 (Expiration, NoncurrentVersionExpiration, AbortIncompleteMultipartUpload). Tiers: ${join(", ", [for p, t in var.tiers : "\"${p}\"" if !(coalesce(t.expire_days, 1) >= 1 && coalesce(t.noncurrent_expire_days, 1) >= 1 && coalesce(t.abort_multipart_days, 1) >= 1)])}."
+    condition     = alltrue([for p, t in var.tiers : coalesce(lookup(t, "expire_days", null), 1) >= 1 && coalesce(lookup(t, "noncurrent_expire_days", null), 1) >= 1 && coalesce(lookup(t, "abort_multipart_days", null), 1) >= 1])
+    error_message = "S3 requires expire_days, noncurrent_expire_days and abort_multipart_days to be at least 1 (Expiration, NoncurrentVersionExpiration, AbortIncompleteMultipartUpload). Tiers: ${join(", ", [for p, t in var.tiers : "\"${p}\"" if !(coalesce(lookup(t, "expire_days", null), 1) >= 1 && coalesce(lookup(t, "noncurrent_expire_days", null), 1) >= 1 && coalesce(lookup(t, "abort_multipart_days", null), 1) >= 1)])}."
   }
 
   validation {

@@ -116,3 +116,11 @@ run "bad_minimum_object_size" {
   }
   expect_failures = [var.transition_default_minimum_object_size]
 }
+
+run "misspelt_field_is_not_silently_dropped" {
+  command = plan
+  variables {
+    tiers = { "models/" = { expire_day = 30, standard_ia_days = 30 } }
+  }
+  expect_failures = [var.tiers]
+}
