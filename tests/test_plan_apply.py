@@ -300,21 +300,29 @@ def test_per_key_slowdown_is_retried_as_a_batch_and_hard_errors_are_reported(
     seed(world)
     plan_path = plan(world, tmp_path)
     clients = world.clients()
-    rounds = []
+    calls: list[list[str]] = []
+
+    def record(params, **kwargs):
+        calls.append([o["Key"] for o in params["Delete"]["Objects"]])
 
     def per_key_errors(parsed, **kwargs):
-        rounds.append(len(parsed.get("Deleted", [])))
-        if len(rounds) == 1:
+        if calls[-1] == ["models/drop/v1/cfg.json", "models/drop/v1/m.bin"]:  # the first models/ request only
             parsed["Errors"] = [
                 {"Key": "models/drop/v1/m.bin", "Code": "SlowDown", "Message": "slow"},
                 {"Key": "models/drop/v1/cfg.json", "Code": "AccessDenied", "Message": "Access Denied"},
             ]
 
+    clients.s3.meta.events.register("provide-client-params.s3.DeleteObjects", record)
     clients.s3.meta.events.register("after-call.s3.DeleteObjects", per_key_errors)
     opts = ApplyOptions(audit_path=tmp_path / "audit.jsonl", max_delete_fraction=1.0)
     prepared = prepare_apply(plan_path, GcConfig(), opts, clients, datetime.now(timezone.utc))
     result = execute_apply(prepared, clients, opts, sleep=lambda s: None)
-    assert len(rounds) == 2  # the SlowDown key was sent again, alone
+    # the SlowDown key is sent again, alone; the AccessDenied one is reported, not retried
+    assert calls == [
+        ["checkpoints/run-1/step-100/shard-0.pt"],
+        ["models/drop/v1/cfg.json", "models/drop/v1/m.bin"],
+        ["models/drop/v1/m.bin"],
+    ]
     assert result.failed == [("models/drop/v1/cfg.json", "AccessDenied: Access Denied")]
     audited = {r["key"] for r in audit(plan_path)}
     assert "models/drop/v1/cfg.json" not in audited and "models/drop/v1/m.bin" in audited
@@ -336,7 +344,7 @@ def test_a_batch_that_keeps_failing_reports_its_keys(world: World, tmp_path: Pat
     sleeps: list[float] = []
     result = execute_apply(prepared, clients, opts, sleep=sleeps.append)
     assert len(result.failed) == 3 and all("after 3 attempts" in reason for _, reason in result.failed)
-    assert sleeps == [2.0, 4.0]
+    assert sleeps == [2.0, 4.0, 2.0, 4.0]  # each of the two batches (one per scope prefix) backs off twice
     assert audit(plan_path) == []
 
 

@@ -179,6 +179,17 @@ def _checkov() -> str:
     return binary
 
 
+def _json_documents(text: str) -> list[dict[str, Any]]:
+    decoder, documents, index = json.JSONDecoder(), [], 0
+    while index < len(text):
+        if text[index].isspace():
+            index += 1
+            continue
+        document, index = decoder.raw_decode(text, index)
+        documents += document if isinstance(document, list) else [document]
+    return documents
+
+
 def test_checkov_finds_no_failed_checks() -> None:
     done = subprocess.run(
         [
@@ -199,8 +210,7 @@ def test_checkov_finds_no_failed_checks() -> None:
         text=True,
         check=False,
     )
-    reports = json.loads(done.stdout)
-    reports = reports if isinstance(reports, list) else [reports]
+    reports = _json_documents(done.stdout)  # one report per -d, possibly printed back to back
     failed = [
         f"{c['check_id']} {c['resource']} ({c['file_path']})"
         for r in reports
