@@ -344,3 +344,74 @@ def test_help_documents_exit_codes() -> None:
         result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
         assert result.exit_code == 0
         assert "3 a safety interlock refused" in " ".join(result.output.split())
+
+
+# --------------------------------------------------------------------------------- exit 1: per-key failures
+
+
+def test_objects_that_cannot_be_deleted_are_listed_and_exit_1(stack: LocalStack, tmp_path: Path) -> None:
+    """Object Lock (governance mode) makes S3 itself refuse to delete one version: a real per-key error."""
+    from datetime import datetime, timedelta, timezone
+
+    from artifact_gc.localstack import backdate, create_registry_table
+
+    suffix = uuid.uuid4().hex[:8]
+    bucket, table = f"locked-{suffix}", f"registry-{suffix}"
+    s3, ddb = stack.client("s3"), stack.client("dynamodb")
+    s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    create_registry_table(ddb, table)
+    register(ddb, table, "keep", 1, f"s3://{bucket}/models/keep/")
+    old = datetime.now(timezone.utc) - timedelta(days=30)
+    for key in ("models/keep/m.bin", "models/drop/free.bin"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+        backdate(bucket, key, old)
+    s3.put_object(
+        Bucket=bucket,
+        Key="models/drop/locked.bin",
+        Body=b"y",
+        ObjectLockMode="GOVERNANCE",
+        ObjectLockRetainUntilDate=datetime.now(timezone.utc) + timedelta(days=365),
+    )
+    backdate(bucket, "models/drop/locked.bin", old)
+    plan_path = tmp_path / "plan.jsonl"
+    runner = CliRunner()
+    env = stack.env
+    planned = runner.invoke(
+        app,
+        [
+            "plan",
+            "--bucket",
+            bucket,
+            "--registry-table",
+            table,
+            "--prefix",
+            "models/",
+            "--out",
+            str(plan_path),
+            "--max-delete-fraction",
+            "1",
+        ],
+        env=env,
+    )
+    assert planned.exit_code == 0, planned.output
+    applied = runner.invoke(
+        app,
+        [
+            "apply",
+            str(plan_path),
+            "--yes",
+            "--purge-versions",
+            "--max-delete-fraction",
+            "1",
+            "--audit",
+            str(tmp_path / "audit.jsonl"),
+        ],
+        env=env,
+    )
+    assert applied.exit_code == 1, applied.output
+    assert "failed models/drop/locked.bin" in " ".join(applied.output.split())
+    assert "Traceback" not in applied.output
+    left = {v["Key"] for v in s3.list_object_versions(Bucket=bucket).get("Versions", [])}
+    assert left == {"models/keep/m.bin", "models/drop/locked.bin"}
+    audited = [json.loads(line)["key"] for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert audited == ["models/drop/free.bin"]

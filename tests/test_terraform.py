@@ -12,11 +12,11 @@ from typing import Any
 
 import hcl2
 import pytest
-from conftest import BUCKET, World
 
 from artifact_gc.errors import UsageError
-from artifact_gc.tf_lifecycle import evaluate_lifecycle
 from artifact_gc.terraform_runner import run_terraform
+from artifact_gc.tf_lifecycle import evaluate_lifecycle
+from conftest import BUCKET, World
 
 REPO = Path(__file__).resolve().parent.parent
 MODULES = sorted(p.parent for p in REPO.glob("modules/**/versions.tf"))

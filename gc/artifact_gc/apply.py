@@ -357,25 +357,31 @@ def _delete_with_retries(
             last_error = aws_message(exc)
             continue
         errors = {(e.get("Key"), e.get("VersionId")): e for e in response.get("Errors", ())}
-        if versioned:
-            deleted += response.get("Deleted", [])
-        else:
-            deleted += [item for item in pending if (item["Key"], item.get("VersionId")) not in errors]
+        confirmed = {(d.get("Key"), d.get("VersionId")): d for d in response.get("Deleted", ())}
         retry = []
         for item in pending:
-            error = errors.get((item["Key"], item.get("VersionId")))
+            key, version = item["Key"], item.get("VersionId")
+            # Some S3-compatible stores leave VersionId out of an error entry: match on the key alone.
+            error = errors.get((key, version)) or (errors.get((key, None)) if version else None)
             if error is None:
+                if not versioned:
+                    deleted.append(item)  # Quiet mode: only failures are reported
+                elif (key, version) in confirmed:
+                    deleted.append(confirmed[(key, version)])
+                else:
+                    # Every item must be accounted for: no answer is not a deletion.
+                    result.failed.append((key, "S3 reported it neither deleted nor failed"))
                 continue
             code = error.get("Code", "")
             if code in RETRYABLE_CODES:
                 retry.append(item)
                 last_error = f"{code}: {error.get('Message', '')}"
             elif code == "PreconditionFailed":
-                result.changed.append(item["Key"])
+                result.changed.append(key)
             elif code == "NoSuchKey":
-                result.gone.append(item["Key"])
+                result.gone.append(key)
             else:
-                result.failed.append((item["Key"], f"{code}: {error.get('Message', '')}".rstrip(": ")))
+                result.failed.append((key, f"{code}: {error.get('Message', '')}".rstrip(": ")))
         pending = retry
         if not pending:
             return deleted
