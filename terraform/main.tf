@@ -8,11 +8,13 @@ module "registry" {
 module "gc_iam" {
   source = "../modules/gc-iam"
 
-  name_prefix            = "artifact-gc-${var.environment}"
-  bucket_name            = var.bucket_name # the ARN is computed from the name: no cycle with the bucket policy
-  partition              = data.aws_partition.current.partition
-  gc_prefixes            = var.gc_prefixes
-  registry_table_arn     = module.registry.arn
+  name_prefix = "artifact-gc-${var.environment}"
+  bucket_name = var.bucket_name # the ARN is computed from the name: no cycle with the bucket policy
+  partition   = data.aws_partition.current.partition
+  gc_prefixes = var.gc_prefixes
+  # Computed from known values (not module.registry.arn) so that the policy documents are known at plan
+  # time and `artifact-gc tf-gate` can verify them instead of refusing an unknown policy.
+  registry_table_arn     = "arn:${data.aws_partition.current.partition}:dynamodb:${var.region}:${data.aws_caller_identity.current.account_id}:table/${var.registry_table_name}"
   kms_key_arns           = var.kms_key_arn == null ? [] : [var.kms_key_arn]
   trusted_principal_arns = var.gc_trusted_principal_arns
   github_oidc            = var.github_oidc

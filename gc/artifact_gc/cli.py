@@ -23,6 +23,8 @@ from .apply import ApplyOptions, execute_apply, prepare_apply
 from .aws import AwsClients, AwsSettings, aws_message
 from .config import GcConfig, parse_duration, resolve_config
 from .errors import EXIT_RUNTIME, EXIT_SAFETY, EXIT_USAGE, GcError, SafetyError, UsageError
+from .gate import evaluate, load_plan, load_policy
+from .gate_report import as_json, print_text, render_markdown
 from .lifecycle import noncurrent_expiration_days
 from .planfile import read_header
 from .planner import PlanOptions, raise_if_refused, run_plan
@@ -470,6 +472,51 @@ def _space_freed_note(clients: AwsClients, bucket: str, prefixes: list[str]) -> 
     return (
         f"the space is freed when the lifecycle expires the noncurrent versions, about {days} days from now"
     )
+
+
+@app.command("tf-gate", epilog=EXIT_CODES_HELP)
+def tf_gate(
+    plan_json: Annotated[
+        Path, typer.Argument(metavar="PLAN_JSON", help="Output of `terraform show -json tfplan`.")
+    ],
+    policy: Annotated[
+        Path | None, typer.Option("--policy", help="Gate policy (YAML): floors, prefixes, rule severities.")
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", help="text, markdown or json.")] = "text",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the summary here instead of stdout.")
+    ] = None,
+) -> None:
+    """Refuse a Terraform plan that would endanger the artifacts (exit 3 on errors; warnings pass)."""
+
+    def action() -> None:
+        if output_format not in ("text", "markdown", "json"):
+            raise UsageError(f"--format {output_format!r}: choose text, markdown or json")
+        try:
+            plan_text = plan_json.read_text(encoding="utf-8")
+            policy_text = policy.read_text(encoding="utf-8") if policy else None
+        except OSError as exc:
+            raise UsageError(f"cannot read {exc.filename}: {exc.strerror}") from exc
+        plan = load_plan(plan_text, str(plan_json))
+        rules = load_policy(policy_text, f"--policy {policy}" if policy else "default policy")
+        result = evaluate(plan, rules)
+        policy_name = str(policy) if policy else "built-in defaults"
+        if output_format == "markdown":
+            rendered = render_markdown(result, plan_json.name, policy_name)
+        elif output_format == "json":
+            rendered = json.dumps(as_json(result, plan_json.name), indent=2, ensure_ascii=False)
+        else:
+            rendered = None
+        if rendered is None:
+            print_text(out_console, result, plan_json.name)
+        elif out:
+            out.write_text(rendered + "\n", encoding="utf-8")
+        else:
+            print(rendered)
+        if not result.passed:
+            raise SafetyError(f"{len(result.errors)} gate errors: the plan must not be applied")
+
+    _guarded(action)
 
 
 @app.command()
