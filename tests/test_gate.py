@@ -6,6 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+from artifact_gc.cli import app
+from artifact_gc.errors import UsageError
+from artifact_gc.gate import DEFAULT_POLICY, evaluate, floor_for, load_plan, load_policy
+from artifact_gc.gate_report import render_markdown
+from artifact_gc.terraform_runner import run_terraform
+
 from plan_fixtures import (
     BUCKET_ARN,
     lifecycle_rule,
@@ -15,13 +23,6 @@ from plan_fixtures import (
     role_policy,
     trust,
 )
-from typer.testing import CliRunner
-
-from artifact_gc.cli import app
-from artifact_gc.errors import UsageError
-from artifact_gc.gate import DEFAULT_POLICY, evaluate, floor_for, load_plan, load_policy
-from artifact_gc.gate_report import render_markdown
-from artifact_gc.terraform_runner import run_terraform
 
 REPO = Path(__file__).resolve().parent.parent
 POLICY = load_policy((REPO / "terraform" / "gate-policy.yaml").read_text())

@@ -14,6 +14,7 @@ from artifact_gc.apply import ApplyOptions, execute_apply, prepare_apply
 from artifact_gc.config import GcConfig
 from artifact_gc.errors import ReferenceParseError, RegistryError, SafetyError, UsageError
 from artifact_gc.planner import PlanOptions, raise_if_refused, run_plan
+
 from conftest import BUCKET, TABLE, World
 
 CONFIG = GcConfig(bucket=BUCKET, registry_tables=(TABLE,), prefixes=("models/", "checkpoints/"))

@@ -15,6 +15,7 @@ from artifact_gc.registry import (
     collect_references,
     source_from_spec,
 )
+
 from conftest import BUCKET, TABLE, World
 
 

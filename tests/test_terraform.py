@@ -16,6 +16,7 @@ import pytest
 from artifact_gc.errors import UsageError
 from artifact_gc.terraform_runner import run_terraform
 from artifact_gc.tf_lifecycle import evaluate_lifecycle
+
 from conftest import BUCKET, World
 
 REPO = Path(__file__).resolve().parent.parent
