@@ -39,10 +39,12 @@ def main() -> int:
     outputs = WORKDIR / "tf-outputs.json"
     plan = WORKDIR / "plan.jsonl"
     audit = WORKDIR / "audit.jsonl"
+    history = WORKDIR / "report-history.jsonl"
+    html = WORKDIR / "report.html"
 
     with local_stack() as stack:
         print(f"Local S3 + DynamoDB emulator (moto) on {stack.endpoint_url}")
-        layout = seed_demo(stack)
+        layout = seed_demo(stack, scale=64)  # shards and weights of a few MB
         print(
             f"Seeded s3://{layout.bucket}: {len(layout.objects)} objects, registry table {layout.table} "
             f"with {len(layout.registry_rows)} rows"
@@ -78,8 +80,28 @@ def main() -> int:
             f"\nCheck: {len(candidates)} candidates, none of the {len(layout.referenced_keys)} referenced objects "
             f"among them (registry fingerprint {header['registry']['fingerprint'][:19]}...)."
         )
+        # The storage and cost report: (b) the dev rules on the bucket, (c) prod's tiers proposed,
+        # (d) prod's tiers plus this plan's deletions.
+        report = [
+            "report",
+            "--tf-outputs",
+            str(outputs),
+            "--proposed-tfvars",
+            "terraform/envs/prod.tfvars",
+            "--plan",
+            str(plan),
+            "--history",
+            str(history),
+        ]
+        code = run_gc([*report, "--no-history"], env) or run_gc(
+            [*report, "--format", "html", "--out", str(html)], env
+        )
+        if code != 0:
+            return code
         if not args.apply:
-            print("Run `make demo APPLY=1` to apply the plan on the local stack.")
+            print(
+                f"\nOpen {html} for the charts. Run `make demo APPLY=1` to apply the plan on the local stack."
+            )
             return 0
         code = run_gc(
             ["apply", str(plan), "--yes", "--audit", str(audit), "--max-delete-fraction", "0.9"], env
@@ -90,6 +112,22 @@ def main() -> int:
         lines = len(audit.read_text().splitlines())
         if lines > 10:
             print(f"  ... {lines - 10} more lines")
+        if code == 0:  # a second report run: the HTML trend now shows before and after the GC
+            report_after = [
+                "report",
+                "--tf-outputs",
+                str(outputs),
+                "--proposed-tfvars",
+                "terraform/envs/prod.tfvars",
+                "--history",
+                str(history),
+                "--format",
+                "html",
+                "--out",
+                str(html),
+            ]
+            code = run_gc(report_after, env)
+            print(f"\nOpen {html} for the charts, with the trend before and after the GC.")
         return code
 
 

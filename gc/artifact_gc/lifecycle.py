@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 
-def _rule_prefix(rule: Mapping[str, Any]) -> str | None:
+def rule_prefix(rule: Mapping[str, Any]) -> str | None:
     """The key prefix a rule applies to, or None when it also needs tags or sizes we cannot promise."""
     if "Filter" not in rule:
         return rule.get("Prefix", "")  # legacy top-level Prefix
@@ -37,7 +37,7 @@ def noncurrent_expiration_days(
         days = [
             int(r["NoncurrentVersionExpiration"]["NoncurrentDays"])
             for r in rules
-            if (prefix := _rule_prefix(r)) is not None and scope.startswith(prefix)
+            if (prefix := rule_prefix(r)) is not None and scope.startswith(prefix)
         ]
         if not days:
             return None

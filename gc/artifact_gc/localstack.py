@@ -129,12 +129,15 @@ def seed_demo(
     table: str = DEMO_TABLE,
     seed: int = 7,
     versioned: bool = True,
+    scale: int = 1,
 ) -> SeededLayout:
     """Create the bucket and registry and fill them with a realistic ML layout.
 
     Several projects; training runs with ``step-N/`` checkpoint shards; failed experiments; registered
     model versions whose registry paths use several spellings; unregistered versions (including a
     ``v1``/``v10`` near miss); ages from 1 to 400 days; some objects in STANDARD_IA and GLACIER_IR.
+    ``scale`` multiplies the size of shards, weights and model files (tests keep them small; the demo
+    makes them megabytes, so that the 128 KB minimum transition size does not hide the lifecycle).
     """
     rng = random.Random(seed)
     s3 = stack.client("s3")
@@ -161,20 +164,29 @@ def seed_demo(
                     put(
                         f"checkpoints/{project}/run-{run:03d}/step-{step}/shard-{shard:05d}.pt",
                         run_age,
-                        rng.randint(20_000, 60_000),
+                        rng.randint(20_000, 60_000) * scale,
                         storage,
                     )
         for exp in range(2):
             age = rng.randint(15, 300)
             put(f"experiments/failed/{project}/exp-{exp:02d}/metrics.json", age, 2_000)
-            put(f"experiments/failed/{project}/exp-{exp:02d}/model.bin", age, rng.randint(30_000, 80_000))
+            put(
+                f"experiments/failed/{project}/exp-{exp:02d}/model.bin",
+                age,
+                rng.randint(30_000, 80_000) * scale,
+            )
         for version in (1, 2, 3, 10):
             age = 400 - version * 30
             storage = "GLACIER_IR" if age > 200 else "STANDARD"
-            put(f"models/{project}/v{version}/model.safetensors", age, rng.randint(50_000, 120_000), storage)
+            put(
+                f"models/{project}/v{version}/model.safetensors",
+                age,
+                rng.randint(50_000, 120_000) * scale,
+                storage,
+            )
             put(f"models/{project}/v{version}/config.json", age, 1_500, storage)
         # A brand-new, not-yet-registered model: too young to collect.
-        put(f"models/{project}/v11/model.safetensors", 1, 40_000)
+        put(f"models/{project}/v11/model.safetensors", 1, 40_000 * scale)
 
     # Registry rows in every spelling the field uses.
     endpoint_host = stack.endpoint_url.split("://", 1)[1]

@@ -27,19 +27,27 @@ def gc_config_from_document(document: Any, origin: str) -> dict[str, Any]:
     return value
 
 
+def load_saved_document(path: Path) -> Any:
+    """A saved copy of ``terraform output -json`` (or any JSON document), parsed."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from exc
+
+
 def load_saved_outputs(path: Path) -> dict[str, Any]:
     """``--tf-outputs FILE``: a saved copy of ``terraform output -json``."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"--tf-outputs {path}: cannot read it ({exc.strerror or exc})") from exc
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"--tf-outputs {path}: not JSON ({exc.msg} at line {exc.lineno})") from exc
+        document = load_saved_document(path)
+    except UsageError as exc:
+        raise UsageError(f"--tf-outputs {exc}") from exc
     return gc_config_from_document(document, f"--tf-outputs {path}")
 
 
-def read_live_outputs(tf_dir: Path, terraform_bin: str = "terraform") -> dict[str, Any]:
-    """``--tf-dir DIR``: run ``terraform output -json`` there (``--terraform-bin tofu`` works too)."""
+def read_live_document(tf_dir: Path, terraform_bin: str = "terraform") -> Any:
+    """``terraform output -json`` in ``tf_dir`` (``--terraform-bin tofu`` works too), parsed."""
     from python_terraform import IsFlagged, Terraform
 
     if not tf_dir.is_dir():
@@ -58,7 +66,20 @@ def read_live_outputs(tf_dir: Path, terraform_bin: str = "terraform") -> dict[st
             f"`{terraform_bin} output -json` in {tf_dir} failed: {detail[-1] if detail else f'exit {code}'}"
         )
     try:
-        document = json.loads(out)
+        return json.loads(out)
     except json.JSONDecodeError as exc:
         raise UsageError(f"`{terraform_bin} output -json` in {tf_dir} printed no JSON ({exc.msg})") from exc
-    return gc_config_from_document(document, f"terraform outputs in {tf_dir}")
+
+
+def read_live_outputs(tf_dir: Path, terraform_bin: str = "terraform") -> dict[str, Any]:
+    """``--tf-dir DIR``: the ``gc_config`` output of ``terraform output -json`` there."""
+    return gc_config_from_document(
+        read_live_document(tf_dir, terraform_bin), f"terraform outputs in {tf_dir}"
+    )
+
+
+def output_value(document: Any, name: str) -> Any:
+    """The value of output ``name`` in a ``terraform output -json`` document, or None."""
+    if isinstance(document, dict) and isinstance(document.get(name), dict) and "value" in document[name]:
+        return document[name]["value"]
+    return None

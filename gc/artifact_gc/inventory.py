@@ -1,0 +1,127 @@
+"""What a bucket holds, for reports: every version (current and noncurrent) and incomplete uploads.
+
+The edge functions list S3; :func:`group_of` and :class:`Inventory` aggregate plain records.
+A noncurrent version's age counts from when it stopped being current, which is the LastModified of the
+next newer version or delete marker of the same key (ListObjectVersions returns them newest first).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .aws import aws_message
+from .errors import AwsError
+
+SMALL_BYTES = 128 * 1024
+MAX_UPLOADS_SIZED = 1000  # ListParts is one request per upload: size at most this many
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    key: str
+    size: int
+    storage_class: str
+    age_days: int  # current: since creation; noncurrent: since it became noncurrent
+    noncurrent: bool
+    rank: int  # noncurrent: 1 = newest noncurrent version of its key
+
+    def as_tuple(self) -> tuple[str, int, str, int, bool, int]:
+        return (self.key, self.size, self.storage_class, self.age_days, self.noncurrent, self.rank)
+
+
+def group_of(key: str, depth: int) -> str:
+    """The first ``depth`` folders of a key (``checkpoints/`` or ``checkpoints/run-1/``), or ``(root)``."""
+    parts = key.split("/")
+    if len(parts) == 1:
+        return "(root)"
+    return "/".join(parts[: min(depth, len(parts) - 1)]) + "/"
+
+
+@dataclass
+class Inventory:
+    """Aggregates of one scan."""
+
+    depth: int
+    current: dict[tuple[str, str], list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    noncurrent: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    small_by_group: Counter[str] = field(default_factory=Counter)
+    delete_markers: int = 0
+    uploads: int = 0
+    upload_bytes: int = 0
+    uploads_truncated: bool = False
+
+    def add(self, record: VersionRecord) -> None:
+        if record.noncurrent:
+            slot = self.noncurrent[record.storage_class]
+        else:
+            group = group_of(record.key, self.depth)
+            slot = self.current[(group, record.storage_class)]
+            if record.size < SMALL_BYTES:
+                self.small_by_group[group] += 1
+        slot[0] += 1
+        slot[1] += record.size
+
+
+def _days(now: datetime, then: datetime) -> int:
+    return max(0, int((now - then.astimezone(timezone.utc)).total_seconds() // 86400))
+
+
+def scan_versions(
+    s3: Any, bucket: str, prefixes: Sequence[str], now: datetime, counts: Inventory
+) -> Iterator[VersionRecord]:
+    """Every object version under ``prefixes`` (ListObjectVersions works on unversioned buckets too)."""
+    try:
+        for prefix in prefixes:
+            last_key: str | None = None
+            newer: datetime | None = None
+            rank = 0
+            for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+                entries = [(v["Key"], v["LastModified"], v) for v in page.get("Versions", ())]
+                markers = page.get("DeleteMarkers", ())
+                counts.delete_markers += len(markers)
+                entries += [(m["Key"], m["LastModified"], None) for m in markers]
+                entries.sort(key=lambda e: (e[0], -e[1].timestamp()))
+                for key, modified, version in entries:
+                    if key != last_key:
+                        last_key, newer, rank = key, None, 0
+                    if version is not None:
+                        is_current = bool(version.get("IsLatest"))
+                        rank += 0 if is_current else 1
+                        age = _days(now, modified) if is_current or newer is None else _days(now, newer)
+                        yield VersionRecord(
+                            key,
+                            int(version.get("Size", 0)),
+                            version.get("StorageClass") or "STANDARD",
+                            age,
+                            not is_current,
+                            0 if is_current else rank,
+                        )
+                    newer = modified
+    except (ClientError, BotoCoreError) as exc:
+        raise AwsError(f"listing the versions of s3://{bucket} failed: {aws_message(exc)}") from exc
+
+
+def scan_uploads(s3: Any, bucket: str, prefixes: Sequence[str], counts: Inventory) -> None:
+    """Count incomplete multipart uploads and the bytes of their parts (billed until aborted)."""
+    try:
+        for prefix in prefixes:
+            for page in s3.get_paginator("list_multipart_uploads").paginate(Bucket=bucket, Prefix=prefix):
+                for upload in page.get("Uploads", ()):
+                    counts.uploads += 1
+                    if counts.uploads > MAX_UPLOADS_SIZED:
+                        counts.uploads_truncated = True
+                        continue
+                    parts = s3.get_paginator("list_parts").paginate(
+                        Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
+                    counts.upload_bytes += sum(
+                        p.get("Size", 0) for part_page in parts for p in part_page.get("Parts", ())
+                    )
+    except (ClientError, BotoCoreError) as exc:
+        raise AwsError(f"listing the incomplete uploads of s3://{bucket} failed: {aws_message(exc)}") from exc

@@ -1,0 +1,187 @@
+"""``artifact-gc report`` and ``lint-policy``: gather inputs (S3, Terraform, files), call the pure core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .aws import AwsClients, aws_message, error_code
+from .costs import Prices
+from .errors import AwsError, UsageError
+from .inventory import Inventory, scan_uploads, scan_versions
+from .lifecycle_lint import BucketFacts, lint
+from .listing import bucket_versioning
+from .planfile import iter_candidates, read_header
+from .simulate import build_population, project
+from .storage_report import assemble
+from .tf_lifecycle import evaluate_lifecycle
+from .tf_outputs import load_saved_document, output_value
+
+DEFAULT_MIN_SIZE = "all_storage_classes_128K"
+
+
+@dataclass(frozen=True)
+class LifecycleDocument:
+    """A lifecycle configuration from somewhere, with the bucket-level minimum transition size."""
+
+    configuration: dict[str, Any]
+    minimum_object_size: str
+    origin: str
+
+
+def lifecycle_from_file(path: Path) -> LifecycleDocument:
+    """``{"Rules": [...]}``, a GetBucketLifecycleConfiguration answer, or ``terraform output -json``."""
+    document = load_saved_document(path)
+    value = output_value(document, "lifecycle_configuration")
+    if value is not None:
+        minimum = output_value(document, "transition_default_minimum_object_size") or DEFAULT_MIN_SIZE
+        document = value
+    else:
+        minimum = (
+            document.get("TransitionDefaultMinimumObjectSize", DEFAULT_MIN_SIZE)
+            if isinstance(document, dict)
+            else DEFAULT_MIN_SIZE
+        )
+    if not isinstance(document, dict) or not isinstance(document.get("Rules"), list):
+        raise UsageError(
+            f'{path}: no lifecycle configuration (expected {{"Rules": [...]}} or terraform outputs with lifecycle_configuration)'
+        )
+    return LifecycleDocument({"Rules": document["Rules"]}, str(minimum), str(path))
+
+
+def lifecycle_from_tfvars(tfvars: Path, preview_dir: Path) -> LifecycleDocument:
+    preview = evaluate_lifecycle(preview_dir, tfvars)
+    return LifecycleDocument(
+        preview.configuration, preview.transition_default_minimum_object_size, str(tfvars)
+    )
+
+
+def lifecycle_from_bucket(s3: Any, bucket: str) -> LifecycleDocument:
+    try:
+        answer = s3.get_bucket_lifecycle_configuration(Bucket=bucket)
+    except ClientError as exc:
+        if error_code(exc) == "NoSuchLifecycleConfiguration":
+            return LifecycleDocument(
+                {"Rules": []}, DEFAULT_MIN_SIZE, f"s3://{bucket} (no lifecycle configuration)"
+            )
+        raise AwsError(
+            f"reading the lifecycle configuration of s3://{bucket} failed: {aws_message(exc)}"
+        ) from exc
+    except BotoCoreError as exc:
+        raise AwsError(
+            f"reading the lifecycle configuration of s3://{bucket} failed: {aws_message(exc)}"
+        ) from exc
+    return LifecycleDocument(
+        {"Rules": answer.get("Rules", [])},
+        answer.get("TransitionDefaultMinimumObjectSize", DEFAULT_MIN_SIZE),
+        f"s3://{bucket}",
+    )
+
+
+def run_report(
+    clients: AwsClients,
+    bucket: str,
+    prefixes: tuple[str, ...],
+    depth: int,
+    prices: Prices,
+    now: datetime,
+    proposed: LifecycleDocument | None = None,
+    plan_path: Path | None = None,
+    growth_gb_per_month: float = 0.0,
+) -> dict[str, Any]:
+    if depth < 1:
+        raise UsageError(f"--depth {depth}: must be 1 or more")
+    if growth_gb_per_month < 0:
+        raise UsageError(f"--growth-gb-per-month {growth_gb_per_month}: must be 0 or more")
+    s3 = clients.s3
+    versioning = bucket_versioning(s3, bucket)
+    versioned = versioning != "Disabled"
+    current = lifecycle_from_bucket(s3, bucket)
+    candidates: frozenset[str] = frozenset()
+    if plan_path is not None:
+        header = read_header(plan_path)
+        if header.get("bucket") != bucket:
+            raise UsageError(f"--plan {plan_path} is for bucket {header.get('bucket')!r}, not {bucket!r}")
+        candidates = frozenset(c.obj.key for c in iter_candidates(plan_path))
+
+    inventory = Inventory(depth=depth)
+    records = []  # one small tuple per version: the scenarios below each replay them
+    for record in scan_versions(s3, bucket, prefixes, now, inventory):
+        inventory.add(record)
+        records.append(record.as_tuple())
+    scan_uploads(s3, bucket, prefixes, inventory)
+
+    growth = int(growth_gb_per_month * prices.gb_bytes)
+    target = proposed or current
+    scenarios = [
+        ("a", "(a) no lifecycle rules", [], False, frozenset()),
+        (
+            "b",
+            "(b) current lifecycle",
+            current.configuration["Rules"],
+            current.minimum_object_size != DEFAULT_MIN_SIZE,
+            frozenset(),
+        ),
+    ]
+    if proposed is not None:
+        scenarios.append(
+            (
+                "c",
+                f"(c) proposed: {Path(proposed.origin).name}",
+                proposed.configuration["Rules"],
+                proposed.minimum_object_size != DEFAULT_MIN_SIZE,
+                frozenset(),
+            )
+        )
+    if plan_path is not None:
+        scenarios.append(
+            (
+                "d",
+                f"(d) {'(c)' if proposed else '(b)'} + GC plan ({len(candidates):,} deleted)",
+                target.configuration["Rules"],
+                target.minimum_object_size != DEFAULT_MIN_SIZE,
+                candidates,
+            )
+        )
+    projections = [
+        project(
+            build_population(records, rules, exclude, deleted_become_noncurrent=versioned and bool(exclude)),
+            prices,
+            name,
+            label,
+            transition_small_objects=small,
+            growth_bytes_per_month=growth,
+        )
+        for name, label, rules, small, exclude in scenarios
+    ]
+    assumptions = [
+        f"prices: {prices.region}{' (not in the table: us-east-1 prices)' if prices.assumed_region else ''}, as of {prices.as_of}",
+        (
+            f"growth: {growth_gb_per_month:g} GB a month of new STANDARD data with today's prefix mix and average object size"
+            if growth
+            else "no growth: the population stays as listed apart from lifecycle actions"
+        ),
+        "lifecycle actions that fall due during a month apply at the start of the next month (S3 runs rules about daily)",
+        "an existing object entered its storage class on its rule's transition day, else at creation",
+        "tag-filtered rules match no object (tags are not listed); retrievals, other requests and data transfer are not counted",
+    ]
+    if plan_path is not None:
+        assumptions.append(
+            "(d) deletes the plan's candidates in month 1"
+            + (
+                "; on this versioned bucket they stay as noncurrent versions until NoncurrentVersionExpiration"
+                if versioned
+                else ""
+            )
+        )
+    facts = BucketFacts(
+        versioned=versioned,
+        transition_default_minimum_object_size=current.minimum_object_size,
+        small_objects_by_prefix=tuple(inventory.small_by_group.items()),
+    )
+    findings = lint(current.configuration, facts) if current.configuration["Rules"] else []
+    return assemble(bucket, versioning, inventory, prices, projections, assumptions, findings, now)

@@ -1,0 +1,263 @@
+"""Project 12 months of storage cost for a real object population under different lifecycle configurations.
+
+Pure. Objects are grouped into cohorts (same schedule, class, age, small or not) so that millions of objects
+cost a few thousand cohorts. Each month, lifecycle events that have fallen due are applied at the month's
+start (S3 runs rules about once a day; the projection's resolution is a month), then the month's storage
+is charged. Modelled: transitions (request charges), expirations, minimum storage durations (early-deletion
+charges), the 128 KB minimum transition size, noncurrent-version expiration with NewerNoncurrentVersions,
+and optional growth. Not modelled: retrievals, requests other than transitions, tag-filtered rules (tags
+are not listed), Intelligent-Tiering's internal tiers. Every run states its assumptions.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .costs import DAYS_PER_MONTH, Prices
+from .lifecycle import rule_prefix
+from .lifecycle_lint import TRANSITION_ORDER
+
+SMALL_BYTES = 128 * 1024
+MONTHS = 12
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """What the lifecycle does to one object: transitions (day, class), expiration, noncurrent expiration."""
+
+    transitions: tuple[tuple[int, str], ...] = ()
+    expiration_days: int | None = None
+    noncurrent_days: int | None = None
+    newer_noncurrent: int | None = None
+
+
+NO_RULES = Schedule()
+
+
+def schedule_for(rules: Sequence[Mapping[str, Any]], key: str, size: int) -> Schedule:
+    """Combine every enabled rule whose filter matches (prefix and size; tag filters never match here)."""
+    transitions: dict[str, int] = {}
+    expirations, noncurrents = [], []
+    for rule in rules:
+        if rule.get("Status") != "Enabled" or not _matches(rule, key, size):
+            continue
+        for t in rule.get("Transitions") or []:
+            cls, days = str(t.get("StorageClass")), t.get("Days")
+            if isinstance(days, int):
+                transitions[cls] = min(days, transitions.get(cls, days))
+        days = (rule.get("Expiration") or {}).get("Days")
+        if isinstance(days, int):
+            expirations.append(days)
+        noncurrent = rule.get("NoncurrentVersionExpiration") or {}
+        if isinstance(noncurrent.get("NoncurrentDays"), int):
+            noncurrents.append((noncurrent["NoncurrentDays"], noncurrent.get("NewerNoncurrentVersions")))
+    nc_days, nc_newer = min(noncurrents, key=lambda x: x[0]) if noncurrents else (None, None)
+    return Schedule(
+        transitions=tuple(sorted((d, c) for c, d in transitions.items())),
+        expiration_days=min(expirations) if expirations else None,
+        noncurrent_days=nc_days,
+        newer_noncurrent=nc_newer if isinstance(nc_newer, int) else None,
+    )
+
+
+def _matches(rule: Mapping[str, Any], key: str, size: int) -> bool:
+    prefix = rule_prefix(rule)
+    if prefix is not None:
+        return key.startswith(prefix)
+    flt = rule.get("Filter") or {}
+    conjunction = flt.get("And") or {}
+    if "Tag" in flt or conjunction.get("Tags"):
+        return False  # tags are not listed: a tag-filtered rule is assumed to match nothing
+    bounds = conjunction or flt
+    return (
+        key.startswith(str(conjunction.get("Prefix", "")))
+        and size > int(bounds.get("ObjectSizeGreaterThan", -1))
+        and size < int(bounds.get("ObjectSizeLessThan", 2**63))
+    )
+
+
+@dataclass(frozen=True)
+class CohortKey:
+    schedule: Schedule
+    noncurrent: bool
+    storage_class: str
+    age_days: int  # since creation (current) or since becoming noncurrent
+    small: bool  # under 128 KB: billed as 128 KB in IA/Glacier IR, not transitioned by default
+    rank: int = 0  # noncurrent versions: 1 = newest noncurrent
+
+
+@dataclass
+class Population:
+    """Cohorts of one scenario: CohortKey -> [count, bytes]."""
+
+    cohorts: dict[CohortKey, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+
+    def add(self, key: CohortKey, count: int, size: int) -> None:
+        slot = self.cohorts[key]
+        slot[0] += count
+        slot[1] += size
+
+    @property
+    def objects(self) -> int:
+        return sum(c for c, _ in self.cohorts.values())
+
+    @property
+    def bytes(self) -> int:
+        return sum(b for _, b in self.cohorts.values())
+
+
+@dataclass(frozen=True)
+class Month:
+    month: int
+    storage_cost: float
+    transition_cost: float
+    early_deletion_cost: float
+    bytes_by_class: dict[str, int]
+
+    @property
+    def total(self) -> float:
+        return self.storage_cost + self.transition_cost + self.early_deletion_cost
+
+
+@dataclass(frozen=True)
+class Projection:
+    name: str
+    label: str
+    months: list[Month]
+
+    @property
+    def total(self) -> float:
+        return sum(m.total for m in self.months)
+
+
+def _colder(target: str, current: str) -> bool:
+    order = {c: i for i, c in enumerate(["STANDARD", "REDUCED_REDUNDANCY", *TRANSITION_ORDER])}
+    return order.get(target, -1) > order.get(current, 0)
+
+
+def _billable(prices: Prices, storage_class: str, count: int, size: int, small: bool) -> dict[str, float]:
+    """Billed bytes by class for a cohort (small objects: the class minimum each, plus archive overhead)."""
+    minimum = prices.minimum_billable_bytes.get(storage_class, 0)
+    billed = {storage_class: float(max(size, count * minimum) if small else size)}
+    overhead = prices.archive_overhead_bytes.get(storage_class)
+    if overhead:
+        billed[storage_class] += count * overhead["class"]
+        billed["STANDARD"] = billed.get("STANDARD", 0.0) + count * overhead["STANDARD"]
+    return billed
+
+
+def project(
+    population: Population,
+    prices: Prices,
+    name: str,
+    label: str,
+    transition_small_objects: bool = False,
+    growth_bytes_per_month: int = 0,
+    months: int = MONTHS,
+) -> Projection:
+    """Step the population through ``months`` months; see the module docstring for what is modelled."""
+    # state per cohort: (class, day it entered that class (in age days), alive)
+    state = {key: (key.storage_class, _entered(key), True) for key in population.cohorts}
+    cohorts = dict(population.cohorts)
+    growth_share = _growth_shares(population) if growth_bytes_per_month else {}
+    result = []
+    for month in range(1, months + 1):
+        elapsed = DAYS_PER_MONTH * (month - 1) + 1  # events due by the first day of the month
+        if growth_bytes_per_month and month > 1:
+            # New data arrives in STANDARD with the bucket's average object size and prefix mix.
+            average = max(1, population.bytes // max(1, population.objects))
+            for schedule, share in growth_share.items():
+                size = int(growth_bytes_per_month * share)
+                key = CohortKey(schedule, False, "STANDARD", 1 - elapsed, average < SMALL_BYTES)
+                cohorts[key] = [max(1, size // average), size]
+                state[key] = ("STANDARD", key.age_days, True)
+        transition_cost = early_cost = storage_cost = 0.0
+        by_class: dict[str, int] = defaultdict(int)
+        for key, (count, size) in cohorts.items():
+            cls, entered, alive = state[key]
+            if not alive or count == 0:
+                continue
+            age = key.age_days + elapsed
+            if age < 0:
+                continue  # growth that has not arrived yet
+            schedule = key.schedule
+            expire_at = schedule.noncurrent_days if key.noncurrent else schedule.expiration_days
+            if (
+                key.noncurrent
+                and schedule.newer_noncurrent is not None
+                and key.rank <= schedule.newer_noncurrent
+            ):
+                expire_at = None  # the newest N noncurrent versions are retained
+            if not key.noncurrent and not (key.small and not transition_small_objects):
+                for days, target in schedule.transitions:
+                    if days <= age and _colder(target, cls) and (expire_at is None or days < expire_at):
+                        early_cost += _early(prices, cls, count, size, key.small, days - entered)
+                        transition_cost += prices.transition_cost(target, count)
+                        cls, entered = target, days
+            if expire_at is not None and age >= expire_at:
+                early_cost += _early(prices, cls, count, size, key.small, expire_at - entered)
+                state[key] = (cls, entered, False)
+                continue
+            state[key] = (cls, entered, True)
+            billed = _billable(prices, cls, count, size, key.small)
+            storage_cost += sum(prices.storage_rate(c) * b / prices.gb_bytes for c, b in billed.items())
+            by_class[cls] += size
+        result.append(Month(month, storage_cost, transition_cost, early_cost, dict(by_class)))
+    return Projection(name, label, result)
+
+
+def _early(prices: Prices, cls: str, count: int, size: int, small: bool, days_in_class: float) -> float:
+    missing = prices.minimum_storage_days.get(cls, 0) - days_in_class
+    if missing <= 0:
+        return 0.0
+    billed = _billable(prices, cls, count, size, small)
+    return (
+        sum(prices.storage_rate(c) * b / prices.gb_bytes for c, b in billed.items())
+        * missing
+        / DAYS_PER_MONTH
+    )
+
+
+def _entered(key: CohortKey) -> int:
+    """Assumed day an existing object entered its current class: the schedule's transition into it, else creation."""
+    if key.noncurrent:
+        return -(10**6)  # noncurrent versions: assume minimum durations already served
+    for days, cls in key.schedule.transitions:
+        if cls == key.storage_class and days <= key.age_days:
+            return days
+    return 0
+
+
+def _growth_shares(population: Population) -> dict[Schedule, float]:
+    by_schedule: dict[Schedule, int] = defaultdict(int)
+    for key, (_, size) in population.cohorts.items():
+        if not key.noncurrent:
+            by_schedule[key.schedule] += size
+    total = sum(by_schedule.values()) or 1
+    return {s: b / total for s, b in by_schedule.items()}
+
+
+def build_population(
+    records: Iterable[tuple[str, int, str, int, bool, int]],
+    rules: Sequence[Mapping[str, Any]],
+    exclude: frozenset[str] = frozenset(),
+    deleted_become_noncurrent: bool = False,
+) -> Population:
+    """Cohorts from (key, size, class, age_days, noncurrent, rank) records under ``rules``.
+
+    ``exclude`` are current keys the GC deletes at month 0; on a versioned bucket they stay as noncurrent
+    versions until the noncurrent expiration (``deleted_become_noncurrent``).
+    """
+    population = Population()
+    for key, size, cls, age, noncurrent, rank in records:
+        small = size < SMALL_BYTES
+        schedule = schedule_for(rules, key, size) if rules else NO_RULES
+        if not noncurrent and key in exclude:
+            if deleted_become_noncurrent:
+                population.add(CohortKey(schedule, True, cls, 0, small, 1), 1, size)
+            continue
+        population.add(CohortKey(schedule, noncurrent, cls, age, small, rank if noncurrent else 0), 1, size)
+    return population

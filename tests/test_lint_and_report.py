@@ -1,0 +1,396 @@
+"""lint-policy on known-bad and known-good configurations; the report on a moto bucket in every format."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from artifact_gc.cli import app
+from artifact_gc.costs import load_prices
+from artifact_gc.lifecycle_lint import BucketFacts, lint
+from artifact_gc.localstack import backdate
+from artifact_gc.report_run import lifecycle_from_file, run_report
+from artifact_gc.storage_report import append_history, render_html, render_markdown
+
+from conftest import BUCKET, TABLE, World
+
+REPO = Path(__file__).resolve().parent.parent
+
+SEED_RULES = {
+    "Rules": [
+        {
+            "ID": "tiered-storage-models",
+            "Filter": {"Prefix": "models/"},
+            "Status": "Enabled",
+            "Transitions": [
+                {"Days": 30, "StorageClass": "STANDARD_IA"},
+                {"Days": 90, "StorageClass": "GLACIER_IR"},
+            ],
+            "Expiration": {"Days": 365},
+        },
+        {
+            "ID": "tiered-storage-checkpoints",
+            "Filter": {"Prefix": "checkpoints/"},
+            "Status": "Enabled",
+            "Transitions": [
+                {"Days": 14, "StorageClass": "STANDARD_IA"},
+                {"Days": 60, "StorageClass": "GLACIER_IR"},
+            ],
+            "Expiration": {"Days": 180},
+        },
+    ]
+}
+
+
+def checks(configuration, facts=BucketFacts()) -> set[tuple[str, str, str]]:
+    return {(f.severity, f.check, f.rule_id) for f in lint(configuration, facts)}
+
+
+def test_lint_flags_the_seed_articles_checkpoint_tier() -> None:
+    found = checks(SEED_RULES, BucketFacts(versioned=True))
+    assert ("error", "ia-too-soon", "tiered-storage-checkpoints") in found
+    assert ("warning", "no-abort-multipart", "-") in found
+    assert ("warning", "no-noncurrent-expiration", "-") in found
+    assert not any(f[2] == "tiered-storage-models" for f in found)
+
+
+def rule(**fields):
+    return {"ID": "r", "Status": "Enabled", "Filter": {"Prefix": "p/"}, **fields}
+
+
+@pytest.mark.parametrize(
+    ("configuration", "expected"),
+    [
+        (
+            {
+                "Rules": [
+                    rule(
+                        Transitions=[
+                            {"Days": 90, "StorageClass": "GLACIER_IR"},
+                            {"Days": 60, "StorageClass": "GLACIER"},
+                        ]
+                    )
+                ]
+            },
+            "transition-order",
+        ),
+        (
+            {
+                "Rules": [
+                    rule(
+                        Transitions=[
+                            {"Days": 30, "StorageClass": "STANDARD_IA"},
+                            {"Days": 45, "StorageClass": "GLACIER"},
+                        ]
+                    )
+                ]
+            },
+            "ia-gap",
+        ),
+        (
+            {"Rules": [rule(Transitions=[{"Days": 90, "StorageClass": "GLACIER"}], Expiration={"Days": 90})]},
+            "expire-before-transition",
+        ),
+        ({"Rules": [rule(Expiration={"Days": 0})]}, "days"),
+        ({"Rules": [rule(Expiration={"Days": 9, "ExpiredObjectDeleteMarker": True})]}, "expiration"),
+        (
+            {
+                "Rules": [
+                    {
+                        "ID": "r",
+                        "Status": "Enabled",
+                        "Filter": {"Tag": {"Key": "k", "Value": "v"}},
+                        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                    }
+                ]
+            },
+            "tag-filter",
+        ),
+        ({"Rules": [rule()]}, "no-action"),
+        ({"Rules": [{"Status": "Enabled", "Filter": {}, "Expiration": {"Days": 3}}]}, "missing-id"),
+        ({"Rules": [{"ID": "r", "Status": "On", "Filter": {}, "Expiration": {"Days": 3}}]}, "status"),
+        ({"Rules": [{"ID": "r", "Status": "Enabled", "Expiration": {"Days": 3}}]}, "filter"),
+        ({"Rules": [rule(Expiration={"Days": 3}), rule(Expiration={"Days": 4})]}, "duplicate-id"),
+        (
+            {
+                "Rules": [
+                    rule(NoncurrentVersionExpiration={"NoncurrentDays": 3, "NewerNoncurrentVersions": 101})
+                ]
+            },
+            "noncurrent",
+        ),
+        ({"Rules": [{**rule(Expiration={"Days": 3}), "ID": f"r{i}"} for i in range(1001)]}, "rule-count"),
+        ({"Rules": "nope"}, "shape"),
+    ],
+)
+def test_lint_errors(configuration, expected: str) -> None:
+    assert ("error", expected) in {(s, c) for s, c, _ in checks(configuration)}
+
+
+def test_lint_cost_warnings() -> None:
+    early = {
+        "Rules": [rule(Transitions=[{"Days": 0, "StorageClass": "GLACIER_IR"}], Expiration={"Days": 30})]
+    }
+    assert ("warning", "early-deletion", "r") in checks(early)
+    overlap = {
+        "Rules": [
+            rule(Expiration={"Days": 30}),
+            {**rule(Expiration={"Days": 60}), "ID": "s", "Filter": {"Prefix": "p/q/"}},
+        ]
+    }
+    assert ("warning", "overlap", "r, s") in checks(overlap)
+    transitions = {"Rules": [rule(Transitions=[{"Days": 30, "StorageClass": "STANDARD_IA"}])]}
+    assert ("warning", "small-objects", "r") in checks(
+        transitions, BucketFacts(transition_default_minimum_object_size="varies_by_storage_class")
+    )
+    assert ("info", "small-objects", "r") in checks(
+        transitions, BucketFacts(small_objects_by_prefix=(("p/", 12),))
+    )
+
+
+def test_our_own_lifecycle_documents_lint_clean() -> None:
+    for env in ("dev", "prod"):
+        result = CliRunner().invoke(
+            app,
+            [
+                "lint-policy",
+                "--tfvars",
+                str(REPO / "terraform" / "envs" / f"{env}.tfvars"),
+                "--preview-dir",
+                str(REPO / "terraform" / "lifecycle-preview"),
+                "--format",
+                "json",
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.output)
+        assert report["errors"] == 0
+        assert not [f for f in report["findings"] if f["severity"] == "warning"]
+
+
+def test_lint_policy_cli_exit_codes(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps(SEED_RULES))
+    result = CliRunner().invoke(app, ["lint-policy", "--file", str(seed), "--versioned"])
+    assert result.exit_code == 3
+    assert "tiered-storage-checkpoints: transition to STANDARD_IA after 14 days" in " ".join(
+        result.output.split()
+    )
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(
+        json.dumps(
+            {"lifecycle_configuration": {"value": {"Rules": SEED_RULES["Rules"][:1]}, "type": "object"}}
+        )
+    )
+    assert CliRunner().invoke(app, ["lint-policy", "--file", str(outputs)]).exit_code == 0
+    assert CliRunner().invoke(app, ["lint-policy"]).exit_code == 2
+    assert CliRunner().invoke(app, ["lint-policy", "--file", str(seed), "--tfvars", str(seed)]).exit_code == 2
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"rules": []}')
+    result = CliRunner().invoke(app, ["lint-policy", "--file", str(bad)])
+    assert result.exit_code == 2 and "no lifecycle configuration" in result.output
+
+
+def test_lint_policy_on_the_live_bucket(world: World) -> None:
+    world.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    world.s3.put_bucket_lifecycle_configuration(
+        Bucket=BUCKET,
+        LifecycleConfiguration={
+            "Rules": [
+                {"ID": "x", "Status": "Enabled", "Filter": {"Prefix": "a/"}, "Expiration": {"Days": 30}}
+            ]
+        },
+    )
+    result = CliRunner().invoke(app, ["lint-policy", "--bucket", BUCKET, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert {f["check"] for f in json.loads(result.output)["findings"]} >= {
+        "no-noncurrent-expiration",
+        "no-abort-multipart",
+    }
+
+
+# ------------------------------------------------------------------------------------------------ report
+
+
+def fill(world: World) -> None:
+    world.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    world.put("checkpoints/run-1/a.pt", age_days=100, body=b"x" * 200_000)
+    world.put("checkpoints/run-1/b.pt", age_days=100, body=b"x" * 200_000, storage_class="STANDARD_IA")
+    world.put("models/m/v1/w.bin", age_days=10, body=b"y" * 300_000, storage_class="GLACIER_IR")
+    world.put("models/m/v1/w.bin", age_days=5, body=b"z" * 100_000)  # the v1 weights above become noncurrent
+    world.put("README", age_days=1, body=b"r")
+    world.put("checkpoints/run-1/gone.pt", age_days=50, body=b"g" * 10)
+    world.s3.delete_object(
+        Bucket=BUCKET, Key="checkpoints/run-1/gone.pt"
+    )  # a delete marker; the data is noncurrent
+    world.s3.create_multipart_upload(Bucket=BUCKET, Key="checkpoints/run-2/big.pt")
+    upload = world.s3.list_multipart_uploads(Bucket=BUCKET)["Uploads"][0]
+    world.s3.upload_part(
+        Bucket=BUCKET, Key=upload["Key"], UploadId=upload["UploadId"], PartNumber=1, Body=b"p" * 5_000
+    )
+    world.s3.put_bucket_lifecycle_configuration(
+        Bucket=BUCKET,
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": "ckpt",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": "checkpoints/"},
+                    "Expiration": {"Days": 120},
+                }
+            ]
+        },
+    )
+
+
+def test_report_counts_and_costs(world: World) -> None:
+    fill(world)
+    report = run_report(world.clients(), BUCKET, ("",), 1, load_prices("us-east-1"), world.now)
+    rows = {(r["group"], r["storage_class"]): (r["count"], r["bytes"]) for r in report["current"]}
+    assert rows == {
+        ("checkpoints/", "STANDARD"): (1, 200_000),
+        ("checkpoints/", "STANDARD_IA"): (1, 200_000),
+        ("models/", "STANDARD"): (1, 100_000),
+        ("(root)", "STANDARD"): (1, 1),
+    }
+    totals = report["totals"]
+    assert (totals["noncurrent_objects"], totals["noncurrent_bytes"]) == (2, 300_010)
+    assert (totals["delete_markers"], totals["incomplete_uploads"], totals["incomplete_upload_bytes"]) == (
+        1,
+        1,
+        5_000,
+    )
+    gib = 2**30
+    expected = (0.023 * 300_001 + 0.0125 * 200_000) / gib
+    assert totals["monthly_cost"] == pytest.approx(expected)
+    noncurrent = {r["storage_class"]: r["monthly_cost"] for r in report["noncurrent"]}
+    assert noncurrent == {
+        "GLACIER_IR": pytest.approx(0.004 * 300_000 / gib),
+        "STANDARD": pytest.approx(0.023 * 10 / gib),
+    }
+    names = [s["name"] for s in report["projection"]["scenarios"]]
+    assert names == ["a", "b"]
+    b = report["projection"]["scenarios"][1]
+    # the checkpoints expire at 120 days: from month 2 on only models/ and README remain (plus the noncurrent version)
+    assert b["months"][1]["storage"] < b["months"][0]["storage"]
+    assert any(f["check"] == "no-noncurrent-expiration" for f in report["lint"])
+
+
+def test_report_depth_and_prefix_scope(world: World) -> None:
+    fill(world)
+    report = run_report(world.clients(), BUCKET, ("checkpoints/",), 2, load_prices("us-east-1"), world.now)
+    assert {r["group"] for r in report["current"]} == {"checkpoints/run-1/"}
+
+
+def test_scenarios_c_and_d_from_terraform_output_and_a_plan(world: World, tmp_path: Path) -> None:
+    from artifact_gc.config import GcConfig
+    from artifact_gc.planner import PlanOptions, run_plan
+
+    fill(world)
+    world.register("models/")
+    plan_path = tmp_path / "plan.jsonl"
+    run_plan(
+        GcConfig(bucket=BUCKET, registry_tables=(TABLE,), prefixes=("checkpoints/",), min_age_days=7),
+        PlanOptions(out=plan_path, max_delete_fraction=1.0),
+        world.clients(),
+        world.now,
+    )
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(
+        json.dumps(
+            {
+                "lifecycle_configuration": {
+                    "value": {
+                        "Rules": [
+                            {
+                                "ID": "all",
+                                "Status": "Enabled",
+                                "Filter": {},
+                                "Transitions": [{"Days": 30, "StorageClass": "GLACIER_IR"}],
+                            }
+                        ]
+                    }
+                }
+            }
+        )
+    )
+    report = run_report(
+        world.clients(),
+        BUCKET,
+        ("",),
+        1,
+        load_prices("us-east-1"),
+        world.now,
+        lifecycle_from_file(outputs),
+        plan_path,
+    )
+    scenarios = {s["name"]: s for s in report["projection"]["scenarios"]}
+    assert list(scenarios) == ["a", "b", "c", "d"]
+    assert "2 deleted" in scenarios["d"]["label"]
+    assert scenarios["c"]["total_12m"] < scenarios["a"]["total_12m"]
+    other = tmp_path / "other-plan.jsonl"
+    other.write_text(plan_path.read_text().replace(BUCKET, "another-bucket", 1))
+    from artifact_gc.errors import UsageError
+
+    with pytest.raises(UsageError, match="is for bucket"):
+        run_report(world.clients(), BUCKET, ("",), 1, load_prices("us-east-1"), world.now, None, other)
+
+
+def test_every_format_renders(world: World, tmp_path: Path) -> None:
+    fill(world)
+    report = run_report(world.clients(), BUCKET, ("",), 1, load_prices("us-east-1"), world.now)
+    markdown = render_markdown(report)
+    assert "| `checkpoints/` | STANDARD_IA | 1 |" in markdown and "### 12-month projection" in markdown
+    history = append_history(tmp_path / "h.jsonl", report)
+    later = {**report, "generated_at": (world.now + timedelta(days=1)).isoformat()}
+    history = append_history(tmp_path / "h.jsonl", later)
+    assert len(history) == 2
+    html = render_html(report, history)
+    assert html.count("<svg") == 5  # bytes, cost, projection, cost trend, bytes trend
+    # self-contained: nothing fetched from the network
+    assert not re.search(r"<script|<link|src=|@import|url\(", html)
+    assert set(re.findall(r"https?://[^\s\"'<>]+", html)) <= {"http://www.w3.org/2000/svg"}
+    assert "Where the bytes are" in html and "Trend over past runs" in html
+    json.dumps(report)  # the JSON format is the report itself
+
+
+def test_report_cli(world: World, tmp_path: Path) -> None:
+    fill(world)
+    history = tmp_path / "history.jsonl"
+    runner = CliRunner()
+    result = runner.invoke(app, ["report", "--bucket", BUCKET, "--history", str(history)])
+    assert result.exit_code == 0, result.output
+    assert "Current versions by prefix" in result.output and "12-month projection" in result.output
+    result = runner.invoke(
+        app,
+        [
+            "report",
+            "--bucket",
+            BUCKET,
+            "--history",
+            str(history),
+            "--format",
+            "html",
+            "--out",
+            str(tmp_path / "r.html"),
+        ],
+    )
+    assert result.exit_code == 0 and (tmp_path / "r.html").read_text().startswith("<!doctype html>")
+    assert len(history.read_text().splitlines()) == 2
+    result = runner.invoke(app, ["report", "--bucket", BUCKET, "--no-history", "--format", "json"])
+    assert json.loads(result.output)["kind"] == "artifact-gc-report"
+    assert len(history.read_text().splitlines()) == 2
+    for args, message in [
+        (["--depth", "0"], "--depth"),
+        (["--format", "pdf"], "--format"),
+        (["--prices", str(tmp_path / "nope.json")], "--prices"),
+        (["--proposed", str(tmp_path / "a"), "--proposed-tfvars", str(tmp_path / "b")], "choose one"),
+    ]:
+        result = runner.invoke(app, ["report", "--bucket", BUCKET, "--no-history", *args])
+        assert result.exit_code == 2 and message in result.output, (args, result.output)
+    backdate(BUCKET, "README", world.now)
