@@ -394,3 +394,28 @@ def test_report_cli(world: World, tmp_path: Path) -> None:
         result = runner.invoke(app, ["report", "--bucket", BUCKET, "--no-history", *args])
         assert result.exit_code == 2 and message in result.output, (args, result.output)
     backdate(BUCKET, "README", world.now)
+
+
+def test_small_and_large_objects_in_one_group_are_billed_separately(world: World) -> None:
+    """A 10 KB object in Standard-IA is billed as 128 KB even beside a 1 MB one (no averaging)."""
+    world.put("data/small.bin", age_days=40, body=b"s" * 10_240, storage_class="STANDARD_IA")
+    world.put("data/large.bin", age_days=40, body=b"l" * 1_048_576, storage_class="STANDARD_IA")
+    report = run_report(world.clients(), BUCKET, ("",), 1, load_prices("us-east-1"), world.now)
+    (row,) = report["current"]
+    assert (row["count"], row["bytes"]) == (2, 1_058_816)
+    assert row["monthly_cost"] == pytest.approx(0.0125 * (131_072 + 1_048_576) / 2**30)
+
+
+def test_lint_policy_reads_the_terraform_output(tmp_path: Path) -> None:
+    """--tf-dir runs `terraform output -json` there and lints its lifecycle_configuration output."""
+    import stat
+
+    document = json.dumps({"lifecycle_configuration": {"value": SEED_RULES, "type": "object"}})
+    binary = tmp_path / "tofu"
+    binary.write_text(f"#!/bin/sh\ncat <<'EOF'\n{document}\nEOF\n")
+    binary.chmod(binary.stat().st_mode | stat.S_IEXEC)
+    result = CliRunner().invoke(
+        app, ["lint-policy", "--tf-dir", str(tmp_path), "--terraform-bin", str(binary)]
+    )
+    assert result.exit_code == 3
+    assert "terraform outputs in" in result.output and "ia-too-soon" in result.output

@@ -35,8 +35,8 @@ from .planner import PlanOptions, raise_if_refused, run_plan
 from .registry import SkipRule
 from .report import apply_summary, human_bytes, plan_summary, print_apply, print_plan
 from .report_run import (
-    LifecycleDocument,
     lifecycle_from_bucket,
+    lifecycle_from_document,
     lifecycle_from_file,
     lifecycle_from_tfvars,
     run_report,
@@ -44,7 +44,7 @@ from .report_run import (
 from .storage_report import append_history, render_html
 from .storage_report import print_text as print_report_text
 from .storage_report import render_markdown as render_report_markdown
-from .tf_outputs import load_saved_outputs, output_value, read_live_document, read_live_outputs
+from .tf_outputs import load_saved_outputs, read_live_document, read_live_outputs
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 runtime error (AWS failure, or some objects could not be deleted); "
@@ -231,6 +231,18 @@ def _guarded(action: Callable[[], T]) -> T:
         raise typer.Exit(130) from None
 
 
+def _progress() -> Progress:
+    """A spinner with a status line on stderr, shown only on a terminal (CI logs stay clean)."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -295,14 +307,7 @@ def plan(
             max_delete_bytes=max_delete_bytes,
         )
         clients = AwsClients(AwsSettings(region=config.region, profile=profile, endpoint_url=endpoint_url))
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-            disable=not err_console.is_terminal,
-        ) as progress:
+        with _progress() as progress:
             task = progress.add_task("reading the registry", total=None)
 
             def on_page(scope: str, objects: int, size: int) -> None:
@@ -438,14 +443,7 @@ def apply(
                 raise SafetyError("not confirmed: nothing was deleted")
         elif prepared.to_delete:
             err_console.print(question.rstrip("?") + ": confirmed by --yes")
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-            disable=not err_console.is_terminal,
-        ) as progress:
+        with _progress() as progress:
             task = progress.add_task("deleting", total=None)
             result = execute_apply(
                 prepared,
@@ -607,13 +605,7 @@ def report(
             if proposed_tfvars
             else None
         )
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            console=err_console,
-            transient=True,
-            disable=not err_console.is_terminal,
-        ) as progress:
+        with _progress() as progress:
             progress.add_task(f"listing s3://{config.bucket}", total=None)
             result = run_report(
                 clients,
@@ -693,18 +685,15 @@ def lint_policy(
         facts_versioned = versioned
         if file:
             document = lifecycle_from_file(file)
-        elif tfvars:
-            document = lifecycle_from_tfvars(tfvars, preview_dir)
-            facts_versioned = (
-                True if versioned is None else versioned
-            )  # the artifact-bucket module always versions
-        elif tf_outputs or tf_dir:
-            source = tf_outputs or tf_dir
-            document = (
-                lifecycle_from_file(tf_outputs)
-                if tf_outputs
-                else _lifecycle_from_tf_dir(source, terraform_bin)
-            )
+        elif tfvars or tf_outputs or tf_dir:
+            if tfvars:
+                document = lifecycle_from_tfvars(tfvars, preview_dir)
+            elif tf_outputs:
+                document = lifecycle_from_file(tf_outputs)
+            else:
+                live = read_live_document(tf_dir, terraform_bin)
+                document = lifecycle_from_document(live, f"terraform outputs in {tf_dir}")
+            # buckets built by the artifact-bucket module are always versioned
             facts_versioned = True if versioned is None else versioned
         else:
             clients = AwsClients(AwsSettings(region=region, profile=profile, endpoint_url=endpoint_url))
@@ -744,17 +733,6 @@ def lint_policy(
             raise SafetyError(f"{len(errors)} lifecycle errors: S3 would reject this configuration")
 
     _guarded(action)
-
-
-def _lifecycle_from_tf_dir(tf_dir: Path, terraform_bin: str) -> LifecycleDocument:
-    document = read_live_document(tf_dir, terraform_bin)
-    value = output_value(document, "lifecycle_configuration")
-    if not isinstance(value, dict):
-        raise UsageError(f"terraform outputs in {tf_dir} have no lifecycle_configuration output")
-    minimum = output_value(document, "transition_default_minimum_object_size") or "all_storage_classes_128K"
-    return LifecycleDocument(
-        {"Rules": value.get("Rules", [])}, str(minimum), f"terraform outputs in {tf_dir}"
-    )
 
 
 @app.command()

@@ -38,32 +38,45 @@ class Prices:
         """$ per GB-month; unknown classes are priced as STANDARD (and say so in the report's assumptions)."""
         return self.storage_gb_month.get(storage_class, self.storage_gb_month["STANDARD"])
 
-    def billable_bytes(self, size: int, storage_class: str) -> dict[str, int]:
-        """Bytes billed per class for one object of ``size`` in ``storage_class``."""
+    def billable_bytes(
+        self, size: int, storage_class: str, count: int = 1, small: bool | None = None
+    ) -> dict[str, int]:
+        """Bytes billed per class for ``count`` objects of ``size`` bytes in all.
+
+        ``small`` says that every one of them is under the class's minimum billable size (each is then
+        billed at the minimum); for a single object it is worked out from ``size``.
+        """
         minimum = self.minimum_billable_bytes.get(storage_class, 0)
-        billed = {storage_class: max(size, minimum)}
+        if small is None:
+            small = count == 1 and size < minimum
+        billed = {storage_class: max(size, count * minimum) if small else size}
         overhead = self.archive_overhead_bytes.get(storage_class)
         if overhead:
-            billed[storage_class] += overhead["class"]
-            billed["STANDARD"] = billed.get("STANDARD", 0) + overhead["STANDARD"]
+            billed[storage_class] += count * overhead["class"]
+            billed["STANDARD"] = billed.get("STANDARD", 0) + count * overhead["STANDARD"]
         return billed
+
+    def cost_of(self, size: int, storage_class: str, count: int = 1, small: bool | None = None) -> float:
+        """Storage cost per month of ``count`` objects holding ``size`` bytes in all (see billable_bytes)."""
+        billed = self.billable_bytes(size, storage_class, count, small)
+        return sum(self.storage_rate(cls) * b / self.gb_bytes for cls, b in billed.items())
 
     def monthly_cost(self, size: int, storage_class: str, count: int = 1) -> float:
         """Storage cost per month of ``count`` objects of ``size`` bytes each."""
-        billed = self.billable_bytes(size, storage_class)
-        return count * sum(self.storage_rate(cls) * b / self.gb_bytes for cls, b in billed.items())
+        return count * self.cost_of(size, storage_class)
 
     def transition_cost(self, storage_class: str, count: int) -> float:
         return count * self.transition_per_1000.get(storage_class, 0.0) / 1000
 
     def early_deletion_cost(
-        self, size: int, storage_class: str, days_in_class: float, count: int = 1
+        self, size: int, storage_class: str, days_in_class: float, count: int = 1, small: bool | None = None
     ) -> float:
-        """What leaving ``storage_class`` after ``days_in_class`` days costs for the unserved minimum."""
+        """What leaving ``storage_class`` after ``days_in_class`` days costs for the unserved minimum,
+        for ``count`` objects holding ``size`` bytes in all."""
         missing = self.minimum_storage_days.get(storage_class, 0) - days_in_class
         if missing <= 0:
             return 0.0
-        return self.monthly_cost(size, storage_class, count) * missing / DAYS_PER_MONTH
+        return self.cost_of(size, storage_class, count, small) * missing / DAYS_PER_MONTH
 
 
 def load_prices(region: str, path: Path | None = None) -> Prices:

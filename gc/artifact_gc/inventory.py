@@ -48,8 +48,11 @@ class Inventory:
     """Aggregates of one scan."""
 
     depth: int
-    current: dict[tuple[str, str], list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
-    noncurrent: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    # [count, bytes, of which under 128 KB: count, bytes] -- small objects are billed differently
+    current: dict[tuple[str, str], list[int]] = field(
+        default_factory=lambda: defaultdict(lambda: [0, 0, 0, 0])
+    )
+    noncurrent: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0, 0]))
     small_by_group: Counter[str] = field(default_factory=Counter)
     delete_markers: int = 0
     uploads: int = 0
@@ -66,6 +69,9 @@ class Inventory:
                 self.small_by_group[group] += 1
         slot[0] += 1
         slot[1] += record.size
+        if record.size < SMALL_BYTES:
+            slot[2] += 1
+            slot[3] += record.size
 
 
 def _days(now: datetime, then: datetime) -> int:

@@ -33,9 +33,8 @@ class LifecycleDocument:
     origin: str
 
 
-def lifecycle_from_file(path: Path) -> LifecycleDocument:
+def lifecycle_from_document(document: Any, origin: str) -> LifecycleDocument:
     """``{"Rules": [...]}``, a GetBucketLifecycleConfiguration answer, or ``terraform output -json``."""
-    document = load_saved_document(path)
     value = output_value(document, "lifecycle_configuration")
     if value is not None:
         minimum = output_value(document, "transition_default_minimum_object_size") or DEFAULT_MIN_SIZE
@@ -48,9 +47,13 @@ def lifecycle_from_file(path: Path) -> LifecycleDocument:
         )
     if not isinstance(document, dict) or not isinstance(document.get("Rules"), list):
         raise UsageError(
-            f'{path}: no lifecycle configuration (expected {{"Rules": [...]}} or terraform outputs with lifecycle_configuration)'
+            f'{origin}: no lifecycle configuration (expected {{"Rules": [...]}} or terraform outputs with lifecycle_configuration)'
         )
-    return LifecycleDocument({"Rules": document["Rules"]}, str(minimum), str(path))
+    return LifecycleDocument({"Rules": document["Rules"]}, str(minimum), origin)
+
+
+def lifecycle_from_file(path: Path) -> LifecycleDocument:
+    return lifecycle_from_document(load_saved_document(path), str(path))
 
 
 def lifecycle_from_tfvars(tfvars: Path, preview_dir: Path) -> LifecycleDocument:

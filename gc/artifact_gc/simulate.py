@@ -138,17 +138,6 @@ def _colder(target: str, current: str) -> bool:
     return order.get(target, -1) > order.get(current, 0)
 
 
-def _billable(prices: Prices, storage_class: str, count: int, size: int, small: bool) -> dict[str, float]:
-    """Billed bytes by class for a cohort (small objects: the class minimum each, plus archive overhead)."""
-    minimum = prices.minimum_billable_bytes.get(storage_class, 0)
-    billed = {storage_class: float(max(size, count * minimum) if small else size)}
-    overhead = prices.archive_overhead_bytes.get(storage_class)
-    if overhead:
-        billed[storage_class] += count * overhead["class"]
-        billed["STANDARD"] = billed.get("STANDARD", 0.0) + count * overhead["STANDARD"]
-    return billed
-
-
 def project(
     population: Population,
     prices: Prices,
@@ -194,31 +183,18 @@ def project(
             if not key.noncurrent and not (key.small and not transition_small_objects):
                 for days, target in schedule.transitions:
                     if days <= age and _colder(target, cls) and (expire_at is None or days < expire_at):
-                        early_cost += _early(prices, cls, count, size, key.small, days - entered)
+                        early_cost += prices.early_deletion_cost(size, cls, days - entered, count, key.small)
                         transition_cost += prices.transition_cost(target, count)
                         cls, entered = target, days
             if expire_at is not None and age >= expire_at:
-                early_cost += _early(prices, cls, count, size, key.small, expire_at - entered)
+                early_cost += prices.early_deletion_cost(size, cls, expire_at - entered, count, key.small)
                 state[key] = (cls, entered, False)
                 continue
             state[key] = (cls, entered, True)
-            billed = _billable(prices, cls, count, size, key.small)
-            storage_cost += sum(prices.storage_rate(c) * b / prices.gb_bytes for c, b in billed.items())
+            storage_cost += prices.cost_of(size, cls, count, key.small)
             by_class[cls] += size
         result.append(Month(month, storage_cost, transition_cost, early_cost, dict(by_class)))
     return Projection(name, label, result)
-
-
-def _early(prices: Prices, cls: str, count: int, size: int, small: bool, days_in_class: float) -> float:
-    missing = prices.minimum_storage_days.get(cls, 0) - days_in_class
-    if missing <= 0:
-        return 0.0
-    billed = _billable(prices, cls, count, size, small)
-    return (
-        sum(prices.storage_rate(c) * b / prices.gb_bytes for c, b in billed.items())
-        * missing
-        / DAYS_PER_MONTH
-    )
 
 
 def _entered(key: CohortKey) -> int:

@@ -45,27 +45,27 @@ def assemble(
     lint_findings: Sequence[LintFinding],
     generated_at: datetime,
 ) -> dict[str, Any]:
-    rows = []
-    for (group, cls), (count, size) in sorted(inventory.current.items()):
-        rows.append(
-            {
-                "group": group,
-                "storage_class": cls,
-                "count": count,
-                "bytes": size,
-                "monthly_cost": prices.monthly_cost(size // max(count, 1), cls, count) if count else 0.0,
-            }
+    def cost(cls: str, slot: list[int]) -> float:
+        count, size, small_count, small_size = slot
+        return prices.cost_of(small_size, cls, small_count, small=True) + prices.cost_of(
+            size - small_size, cls, count - small_count, small=False
         )
-    noncurrent = [
+
+    rows = [
         {
+            "group": group,
             "storage_class": cls,
-            "count": count,
-            "bytes": size,
-            "monthly_cost": prices.monthly_cost(size // max(count, 1), cls, count) if count else 0.0,
+            "count": slot[0],
+            "bytes": slot[1],
+            "monthly_cost": cost(cls, slot),
         }
-        for cls, (count, size) in sorted(inventory.noncurrent.items())
+        for (group, cls), slot in sorted(inventory.current.items())
     ]
-    uploads_cost = prices.monthly_cost(inventory.upload_bytes, "STANDARD")
+    noncurrent = [
+        {"storage_class": cls, "count": slot[0], "bytes": slot[1], "monthly_cost": cost(cls, slot)}
+        for cls, slot in sorted(inventory.noncurrent.items())
+    ]
+    uploads_cost = prices.cost_of(inventory.upload_bytes, "STANDARD", small=False)
     current_cost = sum(r["monthly_cost"] for r in rows)
     baseline = next((p for p in projections if p.name == "a"), None)
     scenarios = [
