@@ -23,12 +23,19 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .aws import AwsClients, aws_message, error_code
 from .config import GcConfig
+from .control import read_history
 from .errors import SafetyError, UsageError
 from .listing import bucket_versioning
 from .objects import ObjectInfo
 from .planfile import Candidate, isoformat, iter_candidates, parse_iso, read_header
 from .registry import RegistrySnapshot, collect_references, source_from_spec
-from .safety import check_account, check_delete_limits, check_plan_age, check_restated_config
+from .safety import (
+    check_account,
+    check_delete_limits,
+    check_plan_age,
+    check_registry_shrink,
+    check_restated_config,
+)
 
 MAX_BATCH = 1000  # DeleteObjects takes at most 1,000 keys
 RECHECK_MAX_PAGES = 3  # a re-check listing longer than this falls back to one HEAD per remaining key
@@ -44,6 +51,8 @@ class ApplyOptions:
     max_delete_fraction: float = 0.5
     max_delete_bytes: int | None = None
     allow_empty_registry: bool = False
+    max_registry_shrink: float = 0.1
+    accept_registry_shrink: bool = False
     purge_versions: bool = False
     scan_segments: int = 1
     batch_size: int = MAX_BATCH
@@ -119,6 +128,12 @@ def prepare_apply(
         source_from_spec(spec, clients.dynamodb, clients.s3, options.scan_segments) for spec in source_specs
     ]
     snapshot = collect_references(sources, bucket, clients.s3_endpoint_hosts(), options.allow_empty_registry)
+    if not options.accept_registry_shrink:
+        reason = check_registry_shrink(
+            read_history(clients.s3, bucket), snapshot.refs.reference_count, options.max_registry_shrink
+        )
+        if reason:
+            raise SafetyError(reason)
 
     count = 0
     to_delete = to_delete_bytes = 0
@@ -172,8 +187,12 @@ def execute_apply(
     options: ApplyOptions,
     sleep: Callable[[float], None] = time.sleep,
     on_batch: BatchHook | None = None,
+    before_batch: Callable[[], None] | None = None,
 ) -> ApplyResult:
-    """Delete the prepared candidates batch by batch, writing each deletion to the audit log."""
+    """Delete the prepared candidates batch by batch, writing each deletion to the audit log.
+
+    ``before_batch`` runs before each batch is re-checked (the CLI renews the GC lease there, and stops
+    if it was lost)."""
     result = ApplyResult(newly_protected=list(prepared.newly_protected))
     refs = prepared.snapshot.refs
     s3 = clients.s3
@@ -183,6 +202,8 @@ def execute_apply(
             (c for c in iter_candidates(prepared.plan_path) if not refs.protects(c.obj.key)),
             options.batch_size,
         ):
+            if before_batch:
+                before_batch()
             unchanged = _recheck(s3, bucket, batch, result)
             if options.purge_versions:
                 items, planned = _all_versions(s3, bucket, unchanged, result)

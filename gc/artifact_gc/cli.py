@@ -10,7 +10,7 @@ import dataclasses
 import json
 import sys
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from . import __version__
+from . import __version__, control
 from .apply import ApplyOptions, execute_apply, prepare_apply
 from .aws import AwsClients, AwsSettings, aws_message
 from .config import GcConfig, parse_duration, resolve_config
@@ -30,7 +30,7 @@ from .gate_report import as_json, print_text, render_markdown
 from .lifecycle import noncurrent_expiration_days
 from .lifecycle_lint import BucketFacts, lint
 from .listing import bucket_versioning
-from .planfile import read_header
+from .planfile import isoformat, read_header
 from .planner import PlanOptions, raise_if_refused, run_plan
 from .registry import SkipRule
 from .report import apply_summary, human_bytes, plan_summary, print_apply, print_plan
@@ -183,6 +183,22 @@ MaxBytes = Annotated[
     ),
 ]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")]
+MaxShrink = Annotated[
+    float,
+    typer.Option(
+        "--max-registry-shrink",
+        envvar="ARTIFACT_GC_MAX_REGISTRY_SHRINK",
+        min=0.0,
+        max=1.0,
+        help="Refuse when the registry has lost more than this share of the references of the last successful run.",
+    ),
+]
+AcceptShrink = Annotated[
+    bool,
+    typer.Option(
+        "--accept-registry-shrink", help="Proceed although the registry shrank (after checking it)."
+    ),
+]
 
 
 def _config(
@@ -272,6 +288,8 @@ def plan(
     allow_empty_registry: AllowEmpty = False,
     max_delete_fraction: MaxFraction = 0.5,
     max_delete_bytes: MaxBytes = None,
+    max_registry_shrink: MaxShrink = 0.1,
+    accept_registry_shrink: AcceptShrink = False,
     tf_dir: TfDir = None,
     tf_outputs: TfOutputs = None,
     terraform_bin: TerraformBin = "terraform",
@@ -303,6 +321,8 @@ def plan(
             skip_where=tuple(SkipRule.parse(rule) for rule in skip_where or ()),
             scan_segments=scan_segments,
             allow_empty_registry=allow_empty_registry,
+            max_registry_shrink=max_registry_shrink,
+            accept_registry_shrink=accept_registry_shrink,
             max_delete_fraction=max_delete_fraction,
             max_delete_bytes=max_delete_bytes,
         )
@@ -362,6 +382,14 @@ def apply(
             help="Refuse plans older than this (e.g. 30m, 24h, 2d).",
         ),
     ] = "24h",
+    lock_ttl: Annotated[
+        str,
+        typer.Option(
+            "--lock-ttl",
+            envvar="ARTIFACT_GC_LOCK_TTL",
+            help="Lease on the bucket; renewed while the apply runs, expires if it crashes.",
+        ),
+    ] = "1h",
     batch_size: Annotated[
         int, typer.Option("--batch-size", help="Keys per DeleteObjects request (1-1000).")
     ] = 1000,
@@ -375,6 +403,8 @@ def apply(
     allow_empty_registry: AllowEmpty = False,
     max_delete_fraction: MaxFraction = 0.5,
     max_delete_bytes: MaxBytes = None,
+    max_registry_shrink: MaxShrink = 0.1,
+    accept_registry_shrink: AcceptShrink = False,
     tf_dir: TfDir = None,
     tf_outputs: TfOutputs = None,
     terraform_bin: TerraformBin = "terraform",
@@ -411,61 +441,102 @@ def apply(
             max_delete_fraction=max_delete_fraction,
             max_delete_bytes=max_delete_bytes,
             allow_empty_registry=allow_empty_registry,
+            max_registry_shrink=max_registry_shrink,
+            accept_registry_shrink=accept_registry_shrink,
             purge_versions=purge_versions,
             scan_segments=scan_segments,
             batch_size=batch_size,
         )
-        header_region = read_header(plan_file).get("region")  # the plan knows where its bucket lives
+        header = read_header(plan_file)
         clients = AwsClients(
-            AwsSettings(region=restated.region or header_region, profile=profile, endpoint_url=endpoint_url)
+            AwsSettings(
+                region=restated.region or header.get("region"), profile=profile, endpoint_url=endpoint_url
+            )
         )
-        prepared = prepare_apply(plan_file, restated, options, clients, _now())
-        bucket_name = prepared.header["bucket"]
-        if prepared.newly_protected:
-            err_console.print(
-                f"{len(prepared.newly_protected):,} candidates are referenced again in the registry and will be kept."
-            )
-        if prepared.to_delete == 0:
-            err_console.print("Nothing to delete.")
-        if prepared.versioned:
-            how = (
-                "permanently delete every version of"
-                if purge_versions
-                else "add a delete marker (recoverable) to"
-            )
-        else:
-            how = "permanently delete (bucket not versioned: this cannot be undone)"
-        question = f"{how.capitalize()} {prepared.to_delete:,} objects ({human_bytes(prepared.to_delete_bytes)}) in s3://{bucket_name}?"
-        if prepared.to_delete and not yes:
-            if not sys.stdin.isatty():
-                raise UsageError("not on a terminal: pass --yes to apply without confirmation")
-            if not typer.confirm(question, default=False, err=True):
-                raise SafetyError("not confirmed: nothing was deleted")
-        elif prepared.to_delete:
-            err_console.print(question.rstrip("?") + ": confirmed by --yes")
-        with _progress() as progress:
-            task = progress.add_task("deleting", total=None)
-            result = execute_apply(
-                prepared,
-                clients,
-                options,
-                on_batch=lambda r: progress.update(task, description=f"deleted {r.deleted:,}"),
-            )
-        summary = apply_summary(prepared, result, str(audit_path))
-        if prepared.versioned and not purge_versions and result.delete_markers:
-            summary["space_freed"] = _space_freed_note(
-                clients, bucket_name, prepared.header["scope"]["prefixes"]
-            )
-        if as_json:
-            print(json.dumps(summary, indent=2, ensure_ascii=False))
-        else:
-            print_apply(out_console, summary)
-            if "space_freed" in summary:
-                out_console.print(f"  {summary['space_freed']}")
-        if result.failed:
+        ttl = timedelta(seconds=parse_duration(lock_ttl, "--lock-ttl"))
+        # One GC at a time: the lease is taken before any check, so two applies never interleave.
+        lease = control.acquire(clients.s3, str(header.get("bucket")), ttl, _now(), f"apply {plan_file.name}")
+        try:
+            failed = _apply_under_lease(plan_file, restated, options, clients, lease, ttl, yes, as_json)
+        finally:
+            control.release(clients.s3, lease, _now())
+        if failed:
             raise typer.Exit(EXIT_RUNTIME)
 
     _guarded(action)
+
+
+def _apply_under_lease(
+    plan_file: Path,
+    restated: GcConfig,
+    options: ApplyOptions,
+    clients: AwsClients,
+    lease: control.Lease,
+    ttl: timedelta,
+    yes: bool,
+    as_json: bool,
+) -> bool:
+    """Check, confirm, delete, report; record the run in the registry history. True if some deletes failed."""
+    prepared = prepare_apply(plan_file, restated, options, clients, _now())
+    bucket_name = prepared.header["bucket"]
+    if prepared.newly_protected:
+        err_console.print(
+            f"{len(prepared.newly_protected):,} candidates are referenced again in the registry and will be kept."
+        )
+    if prepared.to_delete == 0:
+        err_console.print("Nothing to delete.")
+    if prepared.versioned:
+        how = (
+            "permanently delete every version of"
+            if options.purge_versions
+            else "add a delete marker (recoverable) to"
+        )
+    else:
+        how = "permanently delete (bucket not versioned: this cannot be undone)"
+    question = f"{how.capitalize()} {prepared.to_delete:,} objects ({human_bytes(prepared.to_delete_bytes)}) in s3://{bucket_name}?"
+    if prepared.to_delete and not yes:
+        if not sys.stdin.isatty():
+            raise UsageError("not on a terminal: pass --yes to apply without confirmation")
+        if not typer.confirm(question, default=False, err=True):
+            raise SafetyError("not confirmed: nothing was deleted")
+    elif prepared.to_delete:
+        err_console.print(question.rstrip("?") + ": confirmed by --yes")
+
+    def keep_lease() -> None:
+        if lease.expires_at - _now() < ttl / 2:
+            control.renew(clients.s3, lease, ttl, _now())
+
+    with _progress() as progress:
+        task = progress.add_task("deleting", total=None)
+        result = execute_apply(
+            prepared,
+            clients,
+            options,
+            before_batch=keep_lease,
+            on_batch=lambda r: progress.update(task, description=f"deleted {r.deleted:,}"),
+        )
+    if not result.failed:
+        control.record_run(
+            clients.s3,
+            bucket_name,
+            {
+                "time": isoformat(_now()),
+                "references": prepared.snapshot.refs.reference_count,
+                "fingerprint": prepared.snapshot.refs.fingerprint,
+                "plan_created_at": prepared.header.get("created_at"),
+                "deleted": result.deleted,
+            },
+        )
+    summary = apply_summary(prepared, result, str(options.audit_path))
+    if prepared.versioned and not options.purge_versions and result.delete_markers:
+        summary["space_freed"] = _space_freed_note(clients, bucket_name, prepared.header["scope"]["prefixes"])
+    if as_json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        print_apply(out_console, summary)
+        if "space_freed" in summary:
+            out_console.print(f"  {summary['space_freed']}")
+    return bool(result.failed)
 
 
 def _space_freed_note(clients: AwsClients, bucket: str, prefixes: list[str]) -> str:

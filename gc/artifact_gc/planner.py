@@ -11,6 +11,7 @@ from typing import Any
 from . import __version__
 from .aws import AwsClients
 from .config import GcConfig, normalise_prefixes
+from .control import CONTROL_PREFIX, read_history
 from .errors import SafetyError, UsageError
 from .listing import bucket_versioning, list_pages
 from .mark import KeepRules, MarkStats, mark
@@ -23,7 +24,7 @@ from .registry import (
     SkipRule,
     collect_references,
 )
-from .safety import check_delete_limits
+from .safety import check_delete_limits, check_registry_shrink
 
 ProgressHook = Callable[[str, int, int], None]  # (prefix, objects so far, bytes so far)
 
@@ -37,6 +38,8 @@ class PlanOptions:
     skip_where: tuple[SkipRule, ...] = ()
     scan_segments: int = 1
     allow_empty_registry: bool = False
+    max_registry_shrink: float = 0.1
+    accept_registry_shrink: bool = False
     max_delete_fraction: float = 0.5
     max_delete_bytes: int | None = None
 
@@ -87,7 +90,13 @@ def run_plan(
     sources = build_sources(config, clients, options.skip_where, options.scan_segments)
     snapshot = collect_references(sources, bucket, clients.s3_endpoint_hosts(), options.allow_empty_registry)
     refs = snapshot.refs
-    keep = KeepRules(options.keep_globs)
+    history = read_history(s3, bucket)
+    if not options.accept_registry_shrink:
+        reason = check_registry_shrink(history, refs.reference_count, options.max_registry_shrink)
+        if reason:
+            raise SafetyError(reason)
+    # the GC's own state under the control prefix is never a candidate
+    keep = KeepRules((*options.keep_globs, CONTROL_PREFIX + "*"))
     stats = MarkStats()
     with PlanWriter(options.out) as writer:
         for prefix in prefixes:
@@ -110,7 +119,7 @@ def run_plan(
                 "cutoff": isoformat(cutoff),
                 "keep": list(options.keep_globs),
             },
-            "registry": snapshot.header(sources),
+            "registry": snapshot.header(sources) | {"last_run": history[-1] if history else None},
             "totals": totals(stats),
         }
         writer.finish(header)

@@ -79,3 +79,20 @@ def check_account(planned: str | None, current: str | None) -> str | None:
     if current != planned:
         return f"the plan was made in AWS account {planned}, but these credentials are for account {current}"
     return None
+
+
+def check_registry_shrink(history: list[dict[str, Any]], references: int, max_shrink: float) -> str | None:
+    """Refuse when the registry lost more than ``max_shrink`` of the references of the last successful run:
+    a half-migrated table or a wrong path attribute looks exactly like that, and would condemn everything."""
+    if not history:
+        return None
+    last = history[-1]
+    before = int(last.get("references") or 0)
+    if before and references < before * (1 - max_shrink):
+        drop = 1 - references / before
+        return (
+            f"the registry yields {references} references, {drop:.0%} fewer than the {before} of the last successful run "
+            f"({last.get('time', '?')}), more than --max-registry-shrink {max_shrink:g}: check the registry, or pass "
+            "--accept-registry-shrink if the shrink is real"
+        )
+    return None

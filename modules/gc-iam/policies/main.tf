@@ -2,6 +2,8 @@ locals {
   bucket_arn      = "arn:${var.partition}:s3:::${var.bucket_name}"
   prefix_objects  = [for p in var.gc_prefixes : "${local.bucket_arn}/${p}*"]
   prefix_patterns = [for p in var.gc_prefixes : "${p}*"]
+  # artifact-gc's own state (apply lease, registry history): never a GC candidate, never deleted
+  control_objects = "${local.bucket_arn}/${var.control_prefix}*"
 
   # Reads both roles need: list (only under the prefixes), read objects and tags, read bucket settings,
   # read the registry.
@@ -25,6 +27,12 @@ locals {
       Effect   = "Allow"
       Action   = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"]
       Resource = local.prefix_objects
+    },
+    {
+      Sid      = "ReadGcState"
+      Effect   = "Allow"
+      Action   = ["s3:GetObject"]
+      Resource = local.control_objects
     },
     {
       Sid      = "ReadRegistry"
@@ -67,6 +75,13 @@ locals {
         Effect   = "Allow"
         Action   = ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectTagging", "s3:PutObjectVersionTagging"]
         Resource = local.prefix_objects
+      },
+      {
+        # The apply lease and the registry history are written with conditional PutObject; never deleted.
+        Sid      = "WriteGcState"
+        Effect   = "Allow"
+        Action   = ["s3:PutObject"]
+        Resource = local.control_objects
       },
       {
         Sid         = "NeverDeleteOutsideGcPrefixes"

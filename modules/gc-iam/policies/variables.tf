@@ -24,6 +24,17 @@ variable "gc_prefixes" {
   }
 }
 
+variable "control_prefix" {
+  description = "Prefix of artifact-gc's own state in the bucket (apply lease, registry history)."
+  type        = string
+  default     = ".artifact-gc/"
+
+  validation {
+    condition     = length(var.control_prefix) > 0 && endswith(var.control_prefix, "/") && !strcontains(var.control_prefix, "*")
+    error_message = "control_prefix must be a folder prefix such as \".artifact-gc/\", without wildcards."
+  }
+}
+
 variable "registry_table_arn" {
   description = "ARN of the model-registry DynamoDB table the GC reads."
   type        = string

@@ -28,6 +28,23 @@ run "runner_deletes_only_under_gc_prefixes" {
   }
 }
 
+run "gc_state_is_readable_by_both_and_writable_by_the_runner_only" {
+  command = plan
+
+  assert {
+    condition     = one([for s in jsondecode(output.runner_policy_json).Statement : s if s.Sid == "WriteGcState"]).Resource == "arn:aws:s3:::ml-artifacts-prod/.artifact-gc/*"
+    error_message = "the runner writes the lease and history under the control prefix"
+  }
+  assert {
+    condition     = length([for s in jsondecode(output.planner_policy_json).Statement : s if s.Sid == "WriteGcState"]) == 0
+    error_message = "the planner does not write"
+  }
+  assert {
+    condition     = one([for s in jsondecode(output.planner_policy_json).Statement : s if s.Sid == "ReadGcState"]).Action == ["s3:GetObject"]
+    error_message = "the planner reads the registry history"
+  }
+}
+
 run "planner_cannot_write_or_delete" {
   command = plan
 

@@ -1,0 +1,198 @@
+"""One GC at a time (the lease) and the registry-shrink interlock, against moto."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from artifact_gc import control
+from artifact_gc.cli import app
+from artifact_gc.config import GcConfig
+from artifact_gc.errors import SafetyError
+from artifact_gc.planner import PlanOptions, run_plan
+from artifact_gc.safety import check_registry_shrink
+
+from conftest import BUCKET, TABLE, World
+
+HOUR = timedelta(hours=1)
+
+
+def test_a_second_run_cannot_take_a_held_lease(world: World) -> None:
+    lease = control.acquire(world.s3, BUCKET, HOUR, world.now, "apply a", holder="ci-run-1:42")
+    with pytest.raises(SafetyError, match=r"ci-run-1:42 \(apply a\)"):
+        control.acquire(
+            world.s3, BUCKET, HOUR, world.now + timedelta(minutes=5), "apply b", holder="laptop:7"
+        )
+    assert control.release(world.s3, lease, world.now)
+    second = control.acquire(world.s3, BUCKET, HOUR, world.now, "apply b", holder="laptop:7")
+    assert second.holder == "laptop:7"
+
+
+def test_an_expired_lease_is_taken_over_and_its_holder_is_stopped(world: World) -> None:
+    crashed = control.acquire(world.s3, BUCKET, HOUR, world.now, "apply a", holder="crashed:1")
+    later = world.now + 2 * HOUR
+    taker = control.acquire(world.s3, BUCKET, HOUR, later, "apply b", holder="new:2")
+    assert taker.holder == "new:2"
+    with pytest.raises(SafetyError, match="taken over"):
+        control.renew(world.s3, crashed, HOUR, later)
+    assert not control.release(world.s3, crashed, later)  # cannot release what it no longer holds
+    with pytest.raises(SafetyError, match="new:2"):
+        control.acquire(world.s3, BUCKET, HOUR, later, "apply c", holder="third:3")
+
+
+def test_renewing_keeps_the_lease(world: World) -> None:
+    lease = control.acquire(world.s3, BUCKET, HOUR, world.now, "apply", holder="me:1")
+    control.renew(world.s3, lease, HOUR, world.now + timedelta(minutes=50))
+    with pytest.raises(SafetyError, match="me:1"):  # still held 1h10 later thanks to the renewal
+        control.acquire(world.s3, BUCKET, HOUR, world.now + timedelta(minutes=70), "other", holder="x:2")
+
+
+def test_a_race_for_a_stale_lease_has_one_winner(world: World) -> None:
+    """Two runs read the same expired lease; the conditional write lets only the first take it."""
+    control.acquire(world.s3, BUCKET, HOUR, world.now, "old", holder="dead:0")
+    _, stale_etag = control._get(world.s3, BUCKET, control.LOCK_KEY)
+    later = world.now + 2 * HOUR
+    control.acquire(world.s3, BUCKET, HOUR, later, "first", holder="first:1")
+    assert control._put(world.s3, BUCKET, control.LOCK_KEY, {"holder": "second:2"}, stale_etag) is None
+
+
+def test_history_keeps_the_last_runs(world: World) -> None:
+    for i in range(control.HISTORY_LENGTH + 5):
+        control.record_run(world.s3, BUCKET, {"time": str(i), "references": i})
+    runs = control.read_history(world.s3, BUCKET)
+    assert len(runs) == control.HISTORY_LENGTH and runs[-1]["references"] == control.HISTORY_LENGTH + 4
+
+
+def test_check_registry_shrink() -> None:
+    history = [{"time": "t1", "references": 1000}, {"time": "t2", "references": 200}]
+    assert check_registry_shrink([], 0, 0.1) is None
+    assert check_registry_shrink(history, 181, 0.1) is None  # the last run counts, not the largest
+    assert "90 %" not in (check_registry_shrink(history, 179, 0.1) or "")
+    reason = check_registry_shrink(history, 150, 0.1)
+    assert (
+        reason and "150 references, 25% fewer than the 200" in reason and "--accept-registry-shrink" in reason
+    )
+
+
+def test_plan_refuses_a_shrunken_registry_unless_accepted(world: World, tmp_path: Path) -> None:
+    for i in range(10):
+        world.register(f"models/m{i}/")
+    world.put("models/x/old.bin", age_days=30)
+    control.record_run(world.s3, BUCKET, {"time": "yesterday", "references": 20})
+    config = GcConfig(bucket=BUCKET, registry_tables=(TABLE,), prefixes=("models/",))
+    with pytest.raises(SafetyError, match="50% fewer than the 20"):
+        run_plan(
+            config, PlanOptions(out=tmp_path / "p.jsonl", max_delete_fraction=1.0), world.clients(), world.now
+        )
+    result = run_plan(
+        config,
+        PlanOptions(out=tmp_path / "p.jsonl", max_delete_fraction=1.0, accept_registry_shrink=True),
+        world.clients(),
+        world.now,
+    )
+    assert result.header["registry"]["last_run"]["references"] == 20
+
+
+def test_the_control_prefix_is_never_a_candidate(world: World, tmp_path: Path) -> None:
+    world.register("models/keep/")
+    control.record_run(world.s3, BUCKET, {"time": "t", "references": 1})
+    for key in (control.HISTORY_KEY, ".artifact-gc/lock.json"):
+        world.put(key, age_days=400, body=b"{}")
+    result = run_plan(
+        GcConfig(bucket=BUCKET, registry_tables=(TABLE,), prefixes=("",)),
+        PlanOptions(out=tmp_path / "p.jsonl", max_delete_fraction=1.0),
+        world.clients(),
+        world.now,
+    )
+    assert result.stats.candidates == 0 and result.stats.kept_by_glob == 2
+
+
+# ----------------------------------------------------------------------------------------------- CLI
+
+
+def _plan(world: World, tmp_path: Path) -> Path:
+    world.register("models/keep/")
+    world.put("models/drop/a.bin", age_days=30)
+    world.put("models/keep/b.bin", age_days=30)
+    out = tmp_path / "plan.jsonl"
+    result = CliRunner().invoke(
+        app,
+        [
+            "plan",
+            "--bucket",
+            BUCKET,
+            "--registry-table",
+            TABLE,
+            "--prefix",
+            "models/",
+            "--out",
+            str(out),
+            "--max-delete-fraction",
+            "1",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_apply_refuses_while_another_apply_holds_the_lease(world: World, tmp_path: Path) -> None:
+    plan = _plan(world, tmp_path)
+    control.acquire(world.s3, BUCKET, HOUR, world.now, "apply other.jsonl", holder="github-run-99:1")
+    result = CliRunner().invoke(app, ["apply", str(plan), "--yes", "--max-delete-fraction", "1"])
+    assert result.exit_code == 3
+    assert "github-run-99:1 (apply other.jsonl)" in " ".join(result.output.split())
+    assert "models/drop/a.bin" in world.listed_keys()
+
+
+def test_apply_takes_releases_and_records(world: World, tmp_path: Path) -> None:
+    plan = _plan(world, tmp_path)
+    result = CliRunner().invoke(app, ["apply", str(plan), "--yes", "--max-delete-fraction", "1"])
+    assert result.exit_code == 0, result.output
+    lock = json.loads(world.s3.get_object(Bucket=BUCKET, Key=control.LOCK_KEY)["Body"].read())
+    assert lock["released"] is True
+    (run,) = control.read_history(world.s3, BUCKET)
+    assert run["references"] == 1 and run["deleted"] == 1 and run["fingerprint"].startswith("sha256:")
+    # the registry then loses its only reference: the next plan refuses
+    world.ddb.delete_item(TableName=TABLE, Key={"model_id": {"S": "m"}, "version": {"N": "1"}})
+    world.register("models/other/")
+    world.register("models/another/")
+    result = CliRunner().invoke(
+        app,
+        [
+            "plan",
+            "--bucket",
+            BUCKET,
+            "--registry-table",
+            TABLE,
+            "--prefix",
+            "models/",
+            "--out",
+            str(tmp_path / "p2.jsonl"),
+            "--max-delete-fraction",
+            "1",
+        ],
+    )
+    assert result.exit_code == 0, result.output  # 2 references now, more than the 1 recorded: no shrink
+    for version in (2, 3):
+        world.ddb.delete_item(TableName=TABLE, Key={"model_id": {"S": "m"}, "version": {"N": str(version)}})
+    world.register("s3://other-bucket/x/")  # only a reference elsewhere remains
+    result = CliRunner().invoke(
+        app,
+        [
+            "plan",
+            "--bucket",
+            BUCKET,
+            "--registry-table",
+            TABLE,
+            "--prefix",
+            "models/",
+            "--out",
+            str(tmp_path / "p3.jsonl"),
+            "--allow-empty-registry",
+        ],
+    )
+    assert result.exit_code == 3 and "--accept-registry-shrink" in result.output
