@@ -41,6 +41,7 @@ from .report_run import (
     lifecycle_from_tfvars,
     run_report,
 )
+from .restore import check_markers, read_audit, remove_markers
 from .storage_report import append_history, render_html
 from .storage_report import print_text as print_report_text
 from .storage_report import render_markdown as render_report_markdown
@@ -802,6 +803,77 @@ def lint_policy(
             raise UsageError(f"--format {output_format!r}: choose text or json")
         if errors:
             raise SafetyError(f"{len(errors)} lifecycle errors: S3 would reject this configuration")
+
+    _guarded(action)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def restore(
+    audit_log: Annotated[
+        Path, typer.Argument(metavar="AUDIT_LOG", help="Audit log written by `artifact-gc apply`.")
+    ],
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", "-y", help="Do not ask for confirmation (required when not on a terminal)."),
+    ] = False,
+    lock_ttl: Annotated[
+        str,
+        typer.Option(
+            "--lock-ttl", envvar="ARTIFACT_GC_LOCK_TTL", help="Lease on the bucket while restoring."
+        ),
+    ] = "1h",
+    profile: Profile = None,
+    region: Region = None,
+    endpoint_url: EndpointUrl = None,
+) -> None:
+    """Undo an apply on a versioned bucket: remove exactly the delete markers it created.
+
+    Deletions that were permanent (unversioned bucket, --purge-versions) cannot be restored: restore says
+    so and exits 2 when nothing at all can be restored, 1 when only part could.
+    """
+
+    def action() -> None:
+        plan = read_audit(audit_log)
+        if not plan.markers:
+            raise UsageError(
+                f"nothing can be restored: the {len(plan.permanent)} deletions in {audit_log} were permanent "
+                "(the bucket is not versioned, or they were purged with --purge-versions)"
+            )
+        clients = AwsClients(AwsSettings(region=region, profile=profile, endpoint_url=endpoint_url))
+        ttl = timedelta(seconds=parse_duration(lock_ttl, "--lock-ttl"))
+        lease = control.acquire(clients.s3, plan.bucket, ttl, _now(), f"restore {audit_log.name}")
+        try:
+            markers = check_markers(clients.s3, plan.bucket, plan.markers)
+            gone = len(plan.markers) - len(markers)
+            question = (
+                f"Remove {len(markers):,} delete markers in s3://{plan.bucket}, restoring those objects?"
+            )
+            if markers and not yes:
+                if not sys.stdin.isatty():
+                    raise UsageError("not on a terminal: pass --yes to restore without confirmation")
+                if not typer.confirm(question, default=False, err=True):
+                    raise SafetyError("not confirmed: nothing was restored")
+            result = remove_markers(clients.s3, plan.bucket, markers)
+        finally:
+            control.release(clients.s3, lease, _now())
+        out_console.print(
+            f"Restored {len(result.restored):,} objects in s3://{plan.bucket}"
+            + (
+                f"; {gone + len(result.already):,} markers were already gone (restored before?)"
+                if gone or result.already
+                else ""
+            )
+        )
+        for key, reason in result.failed:
+            out_console.print(f"  [red]failed[/red] {key}: {reason}")
+        if plan.permanent:
+            out_console.print(
+                f"  {len(plan.permanent):,} deletions were permanent and cannot be restored: "
+                + ", ".join(plan.permanent[:5])
+                + (" ..." if len(plan.permanent) > 5 else "")
+            )
+        if result.failed or plan.permanent:
+            raise typer.Exit(EXIT_RUNTIME)
 
     _guarded(action)
 

@@ -1,0 +1,125 @@
+"""Undo: restore removes exactly the delete markers an apply created, and nothing else."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from artifact_gc.cli import app
+
+from conftest import BUCKET, TABLE, World
+
+
+def apply_plan(world: World, tmp_path: Path, *extra: str) -> Path:
+    world.register("models/keep/")
+    for key in ("models/keep/a", "models/drop/b", "models/drop/c"):
+        world.put(key, age_days=30, body=key.encode())
+    runner = CliRunner()
+    plan = tmp_path / "plan.jsonl"
+    result = runner.invoke(
+        app,
+        [
+            "plan",
+            "--bucket",
+            BUCKET,
+            "--registry-table",
+            TABLE,
+            "--prefix",
+            "models/",
+            "--out",
+            str(plan),
+            "--max-delete-fraction",
+            "1",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    audit = tmp_path / "audit.jsonl"
+    result = runner.invoke(
+        app, ["apply", str(plan), "--yes", "--max-delete-fraction", "1", "--audit", str(audit), *extra]
+    )
+    assert result.exit_code == 0, result.output
+    return audit
+
+
+def test_restore_brings_back_exactly_what_apply_deleted(versioned_world: World, tmp_path: Path) -> None:
+    world = versioned_world
+    audit = apply_plan(world, tmp_path)
+    assert world.listed_keys() == {"models/keep/a"}
+    result = CliRunner().invoke(app, ["restore", str(audit), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "Restored 2 objects" in result.output
+    assert world.listed_keys() == {"models/keep/a", "models/drop/b", "models/drop/c"}
+    body = world.s3.get_object(Bucket=BUCKET, Key="models/drop/b")["Body"].read()
+    assert body == b"models/drop/b"
+    assert "DeleteMarkers" not in world.s3.list_object_versions(Bucket=BUCKET, Prefix="models/")
+    again = CliRunner().invoke(app, ["restore", str(audit), "--yes"])
+    assert again.exit_code == 0 and "2 markers were already gone" in again.output
+
+
+def test_restore_never_deletes_a_data_version(versioned_world: World, tmp_path: Path) -> None:
+    world = versioned_world
+    audit = apply_plan(world, tmp_path)
+    data_version = next(
+        v["VersionId"]
+        for v in world.s3.list_object_versions(Bucket=BUCKET, Prefix="models/keep/a")["Versions"]
+    )
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    lines[0] |= {
+        "key": "models/keep/a",
+        "delete_marker_version_id": data_version,
+    }  # a tampered or mistaken line
+    audit.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = CliRunner().invoke(app, ["restore", str(audit), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "models/keep/a" in world.listed_keys()  # its only data version is untouched
+
+
+def test_unversioned_deletions_cannot_be_restored_and_restore_says_so(world: World, tmp_path: Path) -> None:
+    audit = apply_plan(world, tmp_path)
+    result = CliRunner().invoke(app, ["restore", str(audit), "--yes"])
+    assert result.exit_code == 2
+    assert "nothing can be restored" in result.output and "not versioned" in result.output
+
+
+def test_purged_versions_cannot_be_restored(versioned_world: World, tmp_path: Path) -> None:
+    audit = apply_plan(versioned_world, tmp_path, "--purge-versions")
+    result = CliRunner().invoke(app, ["restore", str(audit), "--yes"])
+    assert result.exit_code == 2 and "--purge-versions" in result.output
+
+
+def test_a_partly_permanent_log_restores_what_it_can_and_exits_1(
+    versioned_world: World, tmp_path: Path
+) -> None:
+    world = versioned_world
+    audit = apply_plan(world, tmp_path)
+    with audit.open("a") as handle:
+        handle.write(
+            json.dumps(
+                {
+                    "bucket": BUCKET,
+                    "key": "models/old/purged",
+                    "version_id": "v1",
+                    "delete_marker_version_id": None,
+                }
+            )
+            + "\n"
+        )
+    result = CliRunner().invoke(app, ["restore", str(audit), "--yes"])
+    assert result.exit_code == 1
+    assert "Restored 2 objects" in result.output and "1 deletions were permanent" in result.output
+
+
+def test_bad_audit_logs_and_missing_yes(versioned_world: World, tmp_path: Path) -> None:
+    audit = apply_plan(versioned_world, tmp_path)
+    assert CliRunner().invoke(app, ["restore", str(audit)]).exit_code == 2  # not on a terminal, no --yes
+    bad = tmp_path / "bad.jsonl"
+    for content, message in [
+        ("", "empty"),
+        ("{not json\n", "not an artifact-gc audit record"),
+        ('{"bucket": "a", "key": "k"}\n{"bucket": "b", "key": "k"}\n', "mixes buckets"),
+    ]:
+        bad.write_text(content)
+        result = CliRunner().invoke(app, ["restore", str(bad), "--yes"])
+        assert result.exit_code == 2 and message in result.output
