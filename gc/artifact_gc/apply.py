@@ -25,6 +25,7 @@ from .aws import AwsClients, aws_message, error_code
 from .config import GcConfig
 from .control import read_history
 from .errors import SafetyError, UsageError
+from .journal import Journal, audited, pending_items, plan_digest
 from .listing import bucket_versioning
 from .objects import ObjectInfo
 from .planfile import Candidate, isoformat, iter_candidates, parse_iso, read_header
@@ -81,6 +82,8 @@ class ApplyResult:
     newly_protected: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)  # rewritten since the plan: kept
     gone: list[str] = field(default_factory=list)  # already absent: nothing to do
+    resumed: int = 0  # skipped: an earlier, interrupted run of this plan already deleted them
+    recovered: list[str] = field(default_factory=list)  # deleted by that run before it could audit them
     failed: list[tuple[str, str]] = field(default_factory=list)  # (key, reason)
 
 
@@ -197,10 +200,22 @@ def execute_apply(
     refs = prepared.snapshot.refs
     s3 = clients.s3
     bucket = prepared.header["bucket"]
-    with AuditLog(options.audit_path, bucket, prepared) as audit:
+    plan_id = plan_digest(prepared.plan_path)
+    journal_path = options.audit_path.with_name(options.audit_path.name + ".journal")
+    with AuditLog(options.audit_path, bucket, prepared) as audit, Journal(journal_path, plan_id) as journal:
+        in_doubt = pending_items(journal_path, plan_id)
+        if in_doubt:
+            _recover(s3, prepared, in_doubt, audit, result)
+        done = audited(options.audit_path, bucket, str(prepared.header.get("created_at")))
+
+        def still_to_do(candidate: Candidate) -> bool:
+            if candidate.obj.key in done:
+                result.resumed += 1
+                return False
+            return not refs.protects(candidate.obj.key)
+
         for batch in _batches(
-            (c for c in iter_candidates(prepared.plan_path) if not refs.protects(c.obj.key)),
-            options.batch_size,
+            (c for c in iter_candidates(prepared.plan_path) if still_to_do(c)), options.batch_size
         ):
             if before_batch:
                 before_batch()
@@ -212,13 +227,57 @@ def execute_apply(
                 planned = {c.obj.key: c.obj for c in unchanged}
             for start in range(0, len(items), MAX_BATCH):
                 chunk = items[start : start + MAX_BATCH]
+                batch_id = journal.intent(chunk)
                 deleted = _delete_with_retries(
                     s3, bucket, chunk, prepared.versioned, options.batch_attempts, sleep, result
                 )
                 audit.write(deleted, planned, result)
+                journal.done(batch_id)
             if on_batch:
                 on_batch(result)
     return result
+
+
+def _recover(
+    s3: Any, prepared: PreparedApply, in_doubt: list[dict[str, Any]], audit: AuditLog, result: ApplyResult
+) -> None:
+    """Audit the in-doubt items of an interrupted run that are gone from the bucket: it deleted them.
+
+    Items still there are left alone: the normal pass re-checks and deletes them.
+    """
+    bucket = prepared.header["bucket"]
+    keys = {item["Key"] for item in in_doubt}
+    planned = {c.obj.key: c.obj for c in iter_candidates(prepared.plan_path) if c.obj.key in keys}
+    recovered: list[dict[str, Any]] = []
+    for item in in_doubt:
+        key, version = item["Key"], item.get("VersionId")
+        if key not in planned:
+            continue
+        try:
+            pages = s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=key)
+            entries = [
+                e | {"_marker": marker}
+                for page in pages
+                for marker, listing in ((False, "Versions"), (True, "DeleteMarkers"))
+                for e in page.get(listing, ())
+                if e["Key"] == key
+            ]
+        except (ClientError, BotoCoreError) as exc:
+            result.failed.append(
+                (key, f"cannot tell whether the interrupted run deleted it: {aws_message(exc)}")
+            )
+            continue
+        if version is not None:  # --purge-versions: that version is either there or deleted for good
+            if not any(e["VersionId"] == version for e in entries):
+                recovered.append({"Key": key, "VersionId": version})
+            continue
+        latest = next((e for e in entries if e.get("IsLatest")), None)
+        if latest is None:
+            recovered.append({"Key": key})  # unversioned and gone
+        elif latest["_marker"]:
+            recovered.append({"Key": key, "DeleteMarker": True, "DeleteMarkerVersionId": latest["VersionId"]})
+    audit.write(recovered, planned, result, recovered=True)
+    result.recovered += [entry["Key"] for entry in recovered]
 
 
 def _batches(candidates: Iterator[Candidate], size: int) -> Iterator[list[Candidate]]:
@@ -432,7 +491,11 @@ class AuditLog:
         self._handle.close()
 
     def write(
-        self, deleted: list[dict[str, Any]], planned: dict[str, ObjectInfo], result: ApplyResult
+        self,
+        deleted: list[dict[str, Any]],
+        planned: dict[str, ObjectInfo],
+        result: ApplyResult,
+        recovered: bool = False,
     ) -> None:
         now = isoformat(datetime.now(timezone.utc))
         for entry in deleted:
@@ -451,6 +514,8 @@ class AuditLog:
                 "plan": self.plan,
                 "plan_created_at": self.plan_created_at,
             }
+            if recovered:
+                record["recovered"] = True  # deleted by an interrupted run of this plan, audited on resume
             self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
             if entry.get("VersionId"):
                 result.versions_deleted += 1

@@ -114,6 +114,8 @@ def apply_summary(prepared: PreparedApply, result: ApplyResult, audit_path: str)
         "newly_protected": result.newly_protected,
         "changed_since_plan": result.changed,
         "already_gone": result.gone,
+        "resumed": result.resumed,
+        "recovered": result.recovered,
         "failed": [{"key": key, "reason": reason} for key, reason in result.failed],
         "audit_log": audit_path,
     }
@@ -126,6 +128,11 @@ def print_apply(console: Console, summary: dict[str, Any]) -> None:
     )
     if summary["delete_markers"]:
         console.print(f"  {summary['delete_markers']:,} delete markers added (recoverable)")
+    if summary["resumed"]:
+        console.print(
+            f"  resumed: {summary['resumed']:,} candidates were already deleted by an interrupted run of this plan"
+            + (f" ({len(summary['recovered']):,} of them audited now)" if summary["recovered"] else "")
+        )
     if summary["versions_deleted"]:
         console.print(f"  {summary['versions_deleted']:,} versions permanently deleted")
     for label, keys in (
