@@ -188,7 +188,10 @@ def test_batches_never_span_two_scope_prefixes(world: World, tmp_path: Path) -> 
     execute_apply(
         prepare_apply(plan_path, GcConfig(), opts, clients, datetime.now(timezone.utc)), clients, opts
     )
-    assert listed and all(p.startswith(("models/", "checkpoints/")) for p in listed)
+    # scope prefixes, plus the GC's own ledger of quarantined objects under the control prefix
+    assert listed and all(
+        p.startswith(("models/", "checkpoints/", ".artifact-gc/quarantine/")) for p in listed
+    )
     assert sorted(deleted) == [
         ["checkpoints/run-1/step-100/shard-0.pt"],
         ["models/drop/v1/cfg.json", "models/drop/v1/m.bin"],

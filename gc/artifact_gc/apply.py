@@ -29,6 +29,7 @@ from .journal import Journal, audited, pending_items, plan_digest
 from .listing import bucket_versioning
 from .objects import ObjectInfo
 from .planfile import Candidate, isoformat, iter_candidates, parse_iso, read_header
+from .quarantine import DEFAULT_TAG, add_tags, ledger_entries, rescue_referenced, write_ledger
 from .registry import RegistrySnapshot, collect_references, source_from_spec
 from .safety import (
     check_account,
@@ -55,6 +56,8 @@ class ApplyOptions:
     max_registry_shrink: float = 0.1
     accept_registry_shrink: bool = False
     purge_versions: bool = False
+    mode: str = "delete"  # or "quarantine": tag for the lifecycle's quarantine rule instead of deleting
+    quarantine_tag: tuple[str, str] = DEFAULT_TAG
     scan_segments: int = 1
     batch_size: int = MAX_BATCH
     batch_attempts: int = 5  # whole-batch attempts on top of botocore's per-request retries
@@ -84,6 +87,8 @@ class ApplyResult:
     gone: list[str] = field(default_factory=list)  # already absent: nothing to do
     resumed: int = 0  # skipped: an earlier, interrupted run of this plan already deleted them
     recovered: list[str] = field(default_factory=list)  # deleted by that run before it could audit them
+    quarantined: int = 0  # tagged for the quarantine rule (--mode quarantine)
+    rescued: list[str] = field(default_factory=list)  # quarantined earlier, referenced again: untagged
     failed: list[tuple[str, str]] = field(default_factory=list)  # (key, reason)
 
 
@@ -122,6 +127,10 @@ def prepare_apply(
         raise SafetyError(
             f"bucket {bucket!r} versioning is {versioning} now but was {header.get('versioning')} when planned: plan again"
         )
+    if options.mode not in ("delete", "quarantine"):
+        raise UsageError(f"--mode {options.mode!r}: choose delete or quarantine")
+    if options.mode == "quarantine" and options.purge_versions:
+        raise UsageError("--purge-versions deletes; --mode quarantine only tags: choose one")
     if options.purge_versions and not versioned:
         raise UsageError(
             f"--purge-versions: bucket {bucket!r} is not versioned; a plain apply already deletes for good"
@@ -203,10 +212,13 @@ def execute_apply(
     plan_id = plan_digest(prepared.plan_path)
     journal_path = options.audit_path.with_name(options.audit_path.name + ".journal")
     with AuditLog(options.audit_path, bucket, prepared) as audit, Journal(journal_path, plan_id) as journal:
+        # quarantined objects that the registry references again are released first
+        result.rescued = rescue_referenced(s3, bucket, refs, options.quarantine_tag)
         in_doubt = pending_items(journal_path, plan_id)
         if in_doubt:
             _recover(s3, prepared, in_doubt, audit, result)
         done = audited(options.audit_path, bucket, str(prepared.header.get("created_at")))
+        tagged: list[dict[str, Any]] = []
 
         def still_to_do(candidate: Candidate) -> bool:
             if candidate.obj.key in done:
@@ -220,6 +232,19 @@ def execute_apply(
             if before_batch:
                 before_batch()
             unchanged = _recheck(s3, bucket, batch, result)
+            if options.mode == "quarantine":
+                items = [(c.obj.key, c.obj.current_version_id) for c in unchanged]
+                batch_id = journal.intent([{"Key": k, "VersionId": v} if v else {"Key": k} for k, v in items])
+                outcome = add_tags(s3, bucket, items, options.quarantine_tag, datetime.now(timezone.utc))
+                result.failed += outcome.failed
+                audit.write(
+                    outcome.tagged, {c.obj.key: c.obj for c in unchanged}, result, action="quarantine"
+                )
+                journal.done(batch_id)
+                tagged += outcome.tagged
+                if on_batch:
+                    on_batch(result)
+                continue
             if options.purge_versions:
                 items, planned = _all_versions(s3, bucket, unchanged, result)
             else:
@@ -235,6 +260,12 @@ def execute_apply(
                 journal.done(batch_id)
             if on_batch:
                 on_batch(result)
+        write_ledger(
+            s3,
+            bucket,
+            str(prepared.header.get("created_at")).replace(":", ""),
+            ledger_entries(tagged, datetime.now(timezone.utc)),
+        )
     return result
 
 
@@ -496,12 +527,14 @@ class AuditLog:
         planned: dict[str, ObjectInfo],
         result: ApplyResult,
         recovered: bool = False,
+        action: str = "delete",
     ) -> None:
         now = isoformat(datetime.now(timezone.utc))
         for entry in deleted:
             obj = planned[entry["Key"]]
             marker = bool(entry.get("DeleteMarker")) and not entry.get("VersionId")
             record = {
+                "action": action,
                 "time": now,
                 "bucket": self.bucket,
                 "key": entry["Key"],
@@ -516,6 +549,10 @@ class AuditLog:
             }
             if recovered:
                 record["recovered"] = True  # deleted by an interrupted run of this plan, audited on resume
+            if action == "quarantine":
+                self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                result.quarantined += 1
+                continue
             self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
             if entry.get("VersionId"):
                 result.versions_deleted += 1

@@ -30,8 +30,9 @@ from .gate_report import as_json, print_text, render_markdown
 from .lifecycle import noncurrent_expiration_days
 from .lifecycle_lint import BucketFacts, lint
 from .listing import bucket_versioning
-from .planfile import isoformat, read_header
+from .planfile import isoformat, iter_candidates, read_header
 from .planner import PlanOptions, raise_if_refused, run_plan
+from .quarantine import DEFAULT_TAG, parse_tag, remove_tags
 from .registry import SkipRule
 from .report import apply_summary, human_bytes, plan_summary, print_apply, print_plan
 from .report_run import (
@@ -192,6 +193,14 @@ MaxShrink = Annotated[
         min=0.0,
         max=1.0,
         help="Refuse when the registry has lost more than this share of the references of the last successful run.",
+    ),
+]
+QuarantineTag = Annotated[
+    str | None,
+    typer.Option(
+        "--quarantine-tag",
+        envvar="ARTIFACT_GC_QUARANTINE_TAG",
+        help="KEY=VALUE of the quarantine tag (default gc_config.quarantine_tag, else artifact-gc=condemned).",
     ),
 ]
 AcceptShrink = Annotated[
@@ -391,6 +400,13 @@ def apply(
             help="Lease on the bucket; renewed while the apply runs, expires if it crashes.",
         ),
     ] = "1h",
+    mode: Annotated[
+        str,
+        typer.Option(
+            "--mode", help="delete, or quarantine: tag for the bucket's quarantine lifecycle rule instead."
+        ),
+    ] = "delete",
+    quarantine_tag: QuarantineTag = None,
     batch_size: Annotated[
         int, typer.Option("--batch-size", help="Keys per DeleteObjects request (1-1000).")
     ] = 1000,
@@ -445,6 +461,8 @@ def apply(
             max_registry_shrink=max_registry_shrink,
             accept_registry_shrink=accept_registry_shrink,
             purge_versions=purge_versions,
+            mode=mode,
+            quarantine_tag=_quarantine_tag(quarantine_tag, restated),
             scan_segments=scan_segments,
             batch_size=batch_size,
         )
@@ -516,6 +534,17 @@ def _apply_under_lease(
             before_batch=keep_lease,
             on_batch=lambda r: progress.update(task, description=f"deleted {r.deleted:,}"),
         )
+    if result.quarantined:
+        out_console.print(
+            f"Quarantined {result.quarantined:,} objects (tag {options.quarantine_tag[0]}={options.quarantine_tag[1]}); "
+            + _quarantine_note(clients, bucket_name, options.quarantine_tag)
+        )
+    if result.rescued:
+        out_console.print(
+            f"Rescued {len(result.rescued):,} quarantined objects the registry references again: "
+            + ", ".join(result.rescued[:5])
+            + (" ..." if len(result.rescued) > 5 else "")
+        )
     if not result.failed:
         control.record_run(
             clients.s3,
@@ -538,6 +567,32 @@ def _apply_under_lease(
         if "space_freed" in summary:
             out_console.print(f"  {summary['space_freed']}")
     return bool(result.failed)
+
+
+def _quarantine_tag(flag: str | None, config: GcConfig) -> tuple[str, str]:
+    if flag:
+        return parse_tag(flag)
+    return config.quarantine_tag or DEFAULT_TAG
+
+
+def _quarantine_note(clients: AwsClients, bucket: str, tag: tuple[str, str]) -> str:
+    """When S3 will act on the tag: lifecycle expiration counts from creation, not from the tagging."""
+    try:
+        rules = clients.s3.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", [])
+    except ClientError:
+        rules = []
+    days = [
+        r.get("Expiration", {}).get("Days")
+        for r in rules
+        if r.get("Status") == "Enabled"
+        and (r.get("Filter") or {}).get("Tag") == {"Key": tag[0], "Value": tag[1]}
+    ]
+    if not days or days[0] is None:
+        return "no lifecycle rule expires objects with this tag: they stay until deleted or rescued"
+    return (
+        f"the quarantine rule expires them {days[0]} days after creation, so those already older go at S3's next "
+        "lifecycle run (about a day); `artifact-gc rescue` removes the tag until then"
+    )
 
 
 def _space_freed_note(clients: AwsClients, bucket: str, prefixes: list[str]) -> str:
@@ -874,6 +929,66 @@ def restore(
             )
         if result.failed or plan.permanent:
             raise typer.Exit(EXIT_RUNTIME)
+
+    _guarded(action)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def rescue(
+    key: Annotated[list[str] | None, typer.Option("--key", help="Rescue this key (repeatable).")] = None,
+    prefix: Annotated[
+        list[str] | None,
+        typer.Option("--prefix", help="Rescue every quarantined object under this prefix (repeatable)."),
+    ] = None,
+    plan_file: Annotated[
+        Path | None, typer.Option("--plan", help="Rescue the candidates of this plan.")
+    ] = None,
+    bucket: Bucket = None,
+    quarantine_tag: QuarantineTag = None,
+    lock_ttl: Annotated[
+        str,
+        typer.Option("--lock-ttl", envvar="ARTIFACT_GC_LOCK_TTL", help="Lease on the bucket while rescuing."),
+    ] = "1h",
+    tf_dir: TfDir = None,
+    tf_outputs: TfOutputs = None,
+    terraform_bin: TerraformBin = "terraform",
+    profile: Profile = None,
+    region: Region = None,
+    endpoint_url: EndpointUrl = None,
+) -> None:
+    """Remove the quarantine tag (and its date tag) from objects, by key, prefix or plan."""
+
+    def action() -> None:
+        if not (key or prefix or plan_file):
+            raise UsageError("say what to rescue: --key, --prefix or --plan")
+        config = _config(tf_dir, tf_outputs, terraform_bin, {"bucket": bucket, "region": region})
+        keys = list(key or [])
+        bucket_name = config.bucket
+        if plan_file:
+            header = read_header(plan_file)
+            if bucket_name and bucket_name != header.get("bucket"):
+                raise UsageError(
+                    f"--plan {plan_file} is for bucket {header.get('bucket')!r}, not {bucket_name!r}"
+                )
+            bucket_name = header.get("bucket")
+            keys += [c.obj.key for c in iter_candidates(plan_file)]
+        if not bucket_name:
+            raise UsageError("no bucket: give --bucket, --plan, or --tf-dir/--tf-outputs")
+        tag = _quarantine_tag(quarantine_tag, config)
+        clients = AwsClients(AwsSettings(region=config.region, profile=profile, endpoint_url=endpoint_url))
+        for each in prefix or []:
+            pages = clients.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket_name, Prefix=each)
+            keys += [o["Key"] for page in pages for o in page.get("Contents", ())]
+        ttl = timedelta(seconds=parse_duration(lock_ttl, "--lock-ttl"))
+        lease = control.acquire(clients.s3, bucket_name, ttl, _now(), "rescue")
+        try:
+            rescued = [k for k in dict.fromkeys(keys) if remove_tags(clients.s3, bucket_name, k, tag)]
+        finally:
+            control.release(clients.s3, lease, _now())
+        out_console.print(
+            f"Rescued {len(rescued):,} objects in s3://{bucket_name} (removed {tag[0]}={tag[1]}); "
+            f"{len(set(keys)) - len(rescued):,} others carried no quarantine tag"
+        )
 
     _guarded(action)
 

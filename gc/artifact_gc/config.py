@@ -28,6 +28,7 @@ class GcConfig:
     manifests: tuple[str, ...] = ()
     prefixes: tuple[str, ...] | None = None
     min_age_days: int | None = None
+    quarantine_tag: tuple[str, str] | None = None
 
     @property
     def effective_path_attributes(self) -> tuple[str, ...]:
@@ -88,7 +89,21 @@ def _from_gc_config(tf: Mapping[str, Any]) -> GcConfig:
         manifests=strings("manifests"),
         prefixes=strings("gc_prefixes") if prefixes is not None else None,
         min_age_days=None if min_age is None else int(min_age),
+        quarantine_tag=_tag(tf.get("quarantine_tag")),
     )
+
+
+def _tag(value: Any) -> tuple[str, str] | None:
+    """``gc_config.quarantine_tag``: ``{key, value}`` (null when the bucket has no quarantine rule)."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, Mapping)
+        or not isinstance(value.get("key"), str)
+        or not isinstance(value.get("value"), str)
+    ):
+        raise UsageError(f"gc_config.quarantine_tag: expected {{key, value}} strings, got {value!r}")
+    return (value["key"], value["value"])
 
 
 def normalise_prefixes(prefixes: Sequence[str]) -> tuple[str, ...]:

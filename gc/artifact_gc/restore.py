@@ -37,6 +37,7 @@ def read_audit(path: Path) -> RestorePlan:
     except OSError as exc:
         raise UsageError(f"audit log {path}: cannot read it ({exc.strerror or exc})") from exc
     plan: RestorePlan | None = None
+    quarantined = 0
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -47,6 +48,9 @@ def read_audit(path: Path) -> RestorePlan:
             raise UsageError(
                 f"audit log {path} line {number}: not an artifact-gc audit record ({exc})"
             ) from exc
+        if record.get("action") == "quarantine":
+            quarantined += 1
+            continue  # tags, not deletions: `artifact-gc rescue` removes them
         plan = plan or RestorePlan(bucket)
         if bucket != plan.bucket:
             raise UsageError(
@@ -56,6 +60,11 @@ def read_audit(path: Path) -> RestorePlan:
             plan.markers.append((key, record["delete_marker_version_id"]))
         else:
             plan.permanent.append(key)
+    if plan is None and quarantined:
+        raise UsageError(
+            f"audit log {path} records {quarantined} quarantined objects, no deletions: "
+            "`artifact-gc rescue --plan PLAN` removes their quarantine tags"
+        )
     if plan is None:
         raise UsageError(f"audit log {path} is empty: nothing to restore")
     return plan

@@ -1,7 +1,8 @@
 locals {
-  bucket_arn      = "arn:${var.partition}:s3:::${var.bucket_name}"
-  prefix_objects  = [for p in var.gc_prefixes : "${local.bucket_arn}/${p}*"]
-  prefix_patterns = [for p in var.gc_prefixes : "${p}*"]
+  bucket_arn     = "arn:${var.partition}:s3:::${var.bucket_name}"
+  prefix_objects = [for p in var.gc_prefixes : "${local.bucket_arn}/${p}*"]
+  # the GC also lists its own ledgers under the control prefix
+  prefix_patterns = concat([for p in var.gc_prefixes : "${p}*"], ["${var.control_prefix}*"])
   # artifact-gc's own state (apply lease, registry history): never a GC candidate, never deleted
   control_objects = "${local.bucket_arn}/${var.control_prefix}*"
 
@@ -71,9 +72,12 @@ locals {
     Version = "2012-10-17"
     Statement = concat(local.read_statements, [
       {
-        Sid      = "DeleteAndTagOnlyUnderGcPrefixes"
-        Effect   = "Allow"
-        Action   = ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectTagging", "s3:PutObjectVersionTagging"]
+        Sid    = "DeleteAndTagOnlyUnderGcPrefixes"
+        Effect = "Allow"
+        Action = [
+          "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectTagging", "s3:PutObjectVersionTagging",
+          "s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging",
+        ]
         Resource = local.prefix_objects
       },
       {
@@ -84,9 +88,12 @@ locals {
         Resource = local.control_objects
       },
       {
-        Sid         = "NeverDeleteOutsideGcPrefixes"
-        Effect      = "Deny"
-        Action      = ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectTagging", "s3:PutObjectVersionTagging"]
+        Sid    = "NeverDeleteOutsideGcPrefixes"
+        Effect = "Deny"
+        Action = [
+          "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectTagging", "s3:PutObjectVersionTagging",
+          "s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging",
+        ]
         NotResource = local.prefix_objects
       },
     ], local.guard_statements)

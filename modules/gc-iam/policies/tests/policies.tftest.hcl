@@ -19,7 +19,7 @@ run "runner_deletes_only_under_gc_prefixes" {
     error_message = "an explicit deny covers deletes outside the prefixes"
   }
   assert {
-    condition     = one([for s in jsondecode(output.runner_policy_json).Statement : s if s.Sid == "ListOnlyGcPrefixes"]).Condition.StringLike["s3:prefix"] == ["checkpoints/*", "experiments/*"]
+    condition     = one([for s in jsondecode(output.runner_policy_json).Statement : s if s.Sid == "ListOnlyGcPrefixes"]).Condition.StringLike["s3:prefix"] == ["checkpoints/*", "experiments/*", ".artifact-gc/*"]
     error_message = "listing is restricted with the s3:prefix condition"
   }
   assert {

@@ -1,0 +1,183 @@
+"""Two-phase delete: quarantine tags instead of deleting, rescue removes them, a later run rescues what
+the registry references again."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from artifact_gc.cli import app
+
+from conftest import BUCKET, TABLE, World
+
+
+def tags(world: World, key: str, version: str | None = None) -> dict[str, str]:
+    extra = {"VersionId": version} if version else {}
+    return {
+        t["Key"]: t["Value"] for t in world.s3.get_object_tagging(Bucket=BUCKET, Key=key, **extra)["TagSet"]
+    }
+
+
+def plan(world: World, tmp_path: Path, name: str = "plan.jsonl") -> Path:
+    out = tmp_path / name
+    result = CliRunner().invoke(
+        app,
+        [
+            "plan",
+            "--bucket",
+            BUCKET,
+            "--registry-table",
+            TABLE,
+            "--prefix",
+            "models/",
+            "--out",
+            str(out),
+            "--max-delete-fraction",
+            "1",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def seed(world: World) -> None:
+    world.register("models/keep/")
+    world.put("models/keep/a", age_days=30)
+    world.put("models/old/b", age_days=30)
+    world.put("models/old/c", age_days=30)
+    world.s3.put_object_tagging(
+        Bucket=BUCKET, Key="models/old/b", Tagging={"TagSet": [{"Key": "team", "Value": "nlp"}]}
+    )
+    world.s3.put_bucket_lifecycle_configuration(
+        Bucket=BUCKET,
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": "quarantine",
+                    "Status": "Enabled",
+                    "Filter": {"Tag": {"Key": "artifact-gc", "Value": "condemned"}},
+                    "Expiration": {"Days": 7},
+                }
+            ]
+        },
+    )
+
+
+def quarantine(world: World, plan_path: Path, tmp_path: Path, *extra: str):
+    return CliRunner().invoke(
+        app,
+        [
+            "apply",
+            str(plan_path),
+            "--yes",
+            "--mode",
+            "quarantine",
+            "--max-delete-fraction",
+            "1",
+            "--audit",
+            str(tmp_path / "audit.jsonl"),
+            *extra,
+        ],
+    )
+
+
+def test_quarantine_tags_instead_of_deleting_and_keeps_other_tags(world: World, tmp_path: Path) -> None:
+    seed(world)
+    result = quarantine(world, plan(world, tmp_path), tmp_path)
+    assert result.exit_code == 0, result.output
+    assert world.listed_keys() == {"models/keep/a", "models/old/b", "models/old/c"}  # nothing deleted
+    b = tags(world, "models/old/b")
+    assert b["artifact-gc"] == "condemned" and b["team"] == "nlp" and len(b["artifact-gc-date"]) == 10
+    assert tags(world, "models/old/c")["artifact-gc"] == "condemned"
+    assert tags(world, "models/keep/a") == {}
+    text = " ".join(result.output.split())
+    assert "Quarantined 2 objects" in text and "expires them 7 days after creation" in text
+    audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert {(r["action"], r["key"]) for r in audit} == {
+        ("quarantine", "models/old/b"),
+        ("quarantine", "models/old/c"),
+    }
+    restore = CliRunner().invoke(app, ["restore", str(tmp_path / "audit.jsonl"), "--yes"])
+    assert restore.exit_code == 2 and "artifact-gc rescue" in restore.output
+
+
+def test_a_later_run_rescues_what_became_referenced(world: World, tmp_path: Path) -> None:
+    seed(world)
+    assert quarantine(world, plan(world, tmp_path), tmp_path).exit_code == 0
+    world.register("models/old/b")  # someone registers it during the quarantine
+    world.put("models/other/z", age_days=30)
+    result = CliRunner().invoke(
+        app,
+        [
+            "apply",
+            str(plan(world, tmp_path, "plan2.jsonl")),
+            "--yes",
+            "--max-delete-fraction",
+            "1",
+            "--audit",
+            str(tmp_path / "audit2.jsonl"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Rescued 1 quarantined objects" in " ".join(result.output.split())
+    assert tags(world, "models/old/b") == {"team": "nlp"}
+    assert "models/old/b" in world.listed_keys()
+
+
+def test_rescue_by_key_prefix_and_plan(world: World, tmp_path: Path) -> None:
+    seed(world)
+    plan_path = plan(world, tmp_path)
+    assert quarantine(world, plan_path, tmp_path).exit_code == 0
+    runner = CliRunner()
+    result = runner.invoke(app, ["rescue", "--bucket", BUCKET, "--key", "models/old/b"])
+    assert result.exit_code == 0 and "Rescued 1 objects" in result.output
+    assert tags(world, "models/old/b") == {"team": "nlp"} and "artifact-gc" in tags(world, "models/old/c")
+    result = runner.invoke(app, ["rescue", "--bucket", BUCKET, "--prefix", "models/"])
+    assert (
+        result.exit_code == 0 and "Rescued 1 objects" in result.output and tags(world, "models/old/c") == {}
+    )
+    assert (
+        quarantine(
+            world, plan_path, tmp_path / "again" if (tmp_path / "again").mkdir() is None else tmp_path
+        ).exit_code
+        == 0
+    )
+    result = runner.invoke(app, ["rescue", "--plan", str(plan_path)])
+    assert result.exit_code == 0 and "Rescued 2 objects" in result.output
+    assert runner.invoke(app, ["rescue", "--bucket", BUCKET]).exit_code == 2
+
+
+def test_quarantine_tags_the_planned_version(versioned_world: World, tmp_path: Path) -> None:
+    world = versioned_world
+    seed(world)
+    plan_path = plan(world, tmp_path)
+    planned = {
+        json.loads(line)["key"]: json.loads(line)["current_version_id"]
+        for line in plan_path.read_text().splitlines()[1:]
+    }
+    assert quarantine(world, plan_path, tmp_path).exit_code == 0
+    assert tags(world, "models/old/c", planned["models/old/c"])["artifact-gc"] == "condemned"
+
+
+def test_quarantine_respects_the_ten_tag_limit_and_bad_options(world: World, tmp_path: Path) -> None:
+    seed(world)
+    world.s3.put_object_tagging(
+        Bucket=BUCKET,
+        Key="models/old/c",
+        Tagging={"TagSet": [{"Key": f"k{i}", "Value": "v"} for i in range(9)]},
+    )
+    plan_path = plan(world, tmp_path)
+    result = quarantine(world, plan_path, tmp_path)
+    assert result.exit_code == 1 and "S3 allows 10" in " ".join(result.output.split())
+    assert "artifact-gc" not in tags(world, "models/old/c")
+    assert quarantine(world, plan_path, tmp_path, "--purge-versions").exit_code == 2
+    result = CliRunner().invoke(
+        app, ["apply", str(plan_path), "--yes", "--mode", "shred", "--max-delete-fraction", "1"]
+    )
+    assert result.exit_code == 2 and "--mode" in result.output
+    custom = quarantine(world, plan(world, tmp_path, "p3.jsonl"), tmp_path, "--quarantine-tag", "gc=doomed")
+    assert custom.exit_code == 1  # c still has too many tags; b gets the custom tag
+    assert tags(world, "models/old/b")["gc"] == "doomed"
+    assert "no lifecycle rule expires objects with this tag" in " ".join(custom.output.split())
