@@ -196,3 +196,21 @@ def test_apply_takes_releases_and_records(world: World, tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 3 and "--accept-registry-shrink" in result.output
+
+
+def test_a_lease_left_by_a_dead_process_on_this_host_is_taken_over(world: World) -> None:
+    import subprocess
+    import sys
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
+    control.acquire(world.s3, BUCKET, HOUR, world.now, "apply", holder="crashed:1")
+    document, etag = control._get(world.s3, BUCKET, control.LOCK_KEY)
+    control._put(
+        world.s3, BUCKET, control.LOCK_KEY, document | {"pid": int(dead.stdout)}, etag
+    )  # its process is gone
+    assert control.acquire(world.s3, BUCKET, HOUR, world.now, "apply", holder="next:2").holder == "next:2"
+    # a live holder on this host keeps its lease
+    with pytest.raises(SafetyError, match="next:2"):
+        control.acquire(world.s3, BUCKET, HOUR, world.now, "apply", holder="third:3")

@@ -59,6 +59,7 @@ class ApplyOptions:
     mode: str = "delete"  # or "quarantine": tag for the lifecycle's quarantine rule instead of deleting
     quarantine_tag: tuple[str, str] = DEFAULT_TAG
     scan_segments: int = 1
+    scan_page_size: int | None = None
     batch_size: int = MAX_BATCH
     batch_attempts: int = 5  # whole-batch attempts on top of botocore's per-request retries
 
@@ -137,7 +138,8 @@ def prepare_apply(
         )
 
     sources = [
-        source_from_spec(spec, clients.dynamodb, clients.s3, options.scan_segments) for spec in source_specs
+        source_from_spec(spec, clients.dynamodb, clients.s3, options.scan_segments, options.scan_page_size)
+        for spec in source_specs
     ]
     snapshot = collect_references(sources, bucket, clients.s3_endpoint_hosts(), options.allow_empty_registry)
     if not options.accept_registry_shrink:

@@ -159,6 +159,15 @@ ScanSegments = Annotated[
         help="Parallel DynamoDB scan segments.",
     ),
 ]
+ScanPageSize = Annotated[
+    int | None,
+    typer.Option(
+        "--scan-page-size",
+        envvar="ARTIFACT_GC_SCAN_PAGE_SIZE",
+        min=1,
+        help="Items per DynamoDB Scan request (smaller pages for throttled tables; default: 1 MB pages).",
+    ),
+]
 AllowEmpty = Annotated[
     bool,
     typer.Option(
@@ -295,6 +304,7 @@ def plan(
     ] = None,
     skip_where: SkipWhere = None,
     scan_segments: ScanSegments = 1,
+    scan_page_size: ScanPageSize = None,
     allow_empty_registry: AllowEmpty = False,
     max_delete_fraction: MaxFraction = 0.5,
     max_delete_bytes: MaxBytes = None,
@@ -330,6 +340,7 @@ def plan(
             keep_globs=tuple(keep or ()),
             skip_where=tuple(SkipRule.parse(rule) for rule in skip_where or ()),
             scan_segments=scan_segments,
+            scan_page_size=scan_page_size,
             allow_empty_registry=allow_empty_registry,
             max_registry_shrink=max_registry_shrink,
             accept_registry_shrink=accept_registry_shrink,
@@ -417,6 +428,7 @@ def apply(
     prefix: Prefix = None,
     min_age_days: MinAge = None,
     scan_segments: ScanSegments = 1,
+    scan_page_size: ScanPageSize = None,
     allow_empty_registry: AllowEmpty = False,
     max_delete_fraction: MaxFraction = 0.5,
     max_delete_bytes: MaxBytes = None,
@@ -464,6 +476,7 @@ def apply(
             mode=mode,
             quarantine_tag=_quarantine_tag(quarantine_tag, restated),
             scan_segments=scan_segments,
+            scan_page_size=scan_page_size,
             batch_size=batch_size,
         )
         header = read_header(plan_file)

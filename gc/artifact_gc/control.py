@@ -97,9 +97,11 @@ def acquire(
         "purpose": purpose,
         "acquired_at": isoformat(now),
         "expires_at": isoformat(now + ttl),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
     }
     current, etag = _get(s3, bucket, LOCK_KEY)
-    if current is not None and not current.get("released"):
+    if current is not None and not current.get("released") and not _holder_is_dead(current):
         try:
             expires = parse_iso(str(current.get("expires_at")))
         except ValueError:
@@ -118,6 +120,19 @@ def acquire(
     return Lease(bucket, holder, new_etag, now + ttl)
 
 
+def _holder_is_dead(lease: dict[str, Any]) -> bool:
+    """A lease taken on this host by a process that no longer exists is stale (the run crashed)."""
+    if lease.get("host") != socket.gethostname() or not isinstance(lease.get("pid"), int):
+        return False  # another machine: only the expiry can tell
+    try:
+        os.kill(lease["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # it exists, under another user
+    return False
+
+
 def renew(s3: Any, lease: Lease, ttl: timedelta, now: datetime) -> None:
     """Extend our lease; SafetyError if it was taken over (we ran past its expiry)."""
     document = {
@@ -125,6 +140,8 @@ def renew(s3: Any, lease: Lease, ttl: timedelta, now: datetime) -> None:
         "purpose": "renewed",
         "acquired_at": isoformat(now),
         "expires_at": isoformat(now + ttl),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
     }
     etag = _put(s3, lease.bucket, LOCK_KEY, document, lease.etag)
     if etag is None:

@@ -37,6 +37,7 @@ class PlanOptions:
     keep_globs: tuple[str, ...] = ()
     skip_where: tuple[SkipRule, ...] = ()
     scan_segments: int = 1
+    scan_page_size: int | None = None
     allow_empty_registry: bool = False
     max_registry_shrink: float = 0.1
     accept_registry_shrink: bool = False
@@ -54,11 +55,15 @@ class PlanResult:
 
 
 def build_sources(
-    config: GcConfig, clients: AwsClients, skip_where: tuple[SkipRule, ...], segments: int
+    config: GcConfig,
+    clients: AwsClients,
+    skip_where: tuple[SkipRule, ...],
+    segments: int,
+    page_size: int | None = None,
 ) -> list[RegistrySource]:
     attrs = config.effective_path_attributes
     sources: list[RegistrySource] = [
-        DynamoDbSource(clients.dynamodb, table, attrs, skip_where, segments)
+        DynamoDbSource(clients.dynamodb, table, attrs, skip_where, segments, page_size)
         for table in config.registry_tables
     ]
     sources += [ManifestSource(location, attrs, clients.s3) for location in config.manifests]
@@ -87,7 +92,9 @@ def run_plan(
     cutoff = now - timedelta(days=min_age_days)
     s3 = clients.s3
     versioning = bucket_versioning(s3, bucket)
-    sources = build_sources(config, clients, options.skip_where, options.scan_segments)
+    sources = build_sources(
+        config, clients, options.skip_where, options.scan_segments, options.scan_page_size
+    )
     snapshot = collect_references(sources, bucket, clients.s3_endpoint_hosts(), options.allow_empty_registry)
     refs = snapshot.refs
     history = read_history(s3, bucket)

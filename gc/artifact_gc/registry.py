@@ -334,7 +334,11 @@ def collect_references(
 
 
 def source_from_spec(
-    spec: dict[str, Any], dynamodb_client: Any, s3_client: Any, segments: int = 1
+    spec: dict[str, Any],
+    dynamodb_client: Any,
+    s3_client: Any,
+    segments: int = 1,
+    page_size: int | None = None,
 ) -> RegistrySource:
     """Rebuild a source recorded in a plan header."""
     try:
@@ -346,6 +350,7 @@ def source_from_spec(
                 tuple(spec["path_attributes"]),
                 tuple(SkipRule.parse(rule) for rule in spec.get("skip_where", [])),
                 segments=segments,
+                page_size=page_size,
             )
         if kind == "manifest":
             return ManifestSource(spec["location"], tuple(spec["path_attributes"]), s3_client)
