@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -61,6 +62,30 @@ class World:
             for o in page.get("Contents", ())
             if not o["Key"].startswith(".artifact-gc/")
         }
+
+    def cli_plan(self, out: Path, *extra: str) -> Path:
+        """`artifact-gc plan` of prefix models/ through the CLI; asserts it succeeded."""
+        from typer.testing import CliRunner
+
+        from artifact_gc.cli import app
+
+        args = [
+            "plan",
+            "--bucket",
+            BUCKET,
+            "--registry-table",
+            TABLE,
+            "--prefix",
+            "models/",
+            "--out",
+            str(out),
+            "--max-delete-fraction",
+            "1",
+            *extra,
+        ]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        return out
 
     def clients(self) -> AwsClients:
         return AwsClients(AwsSettings(region=REGION))

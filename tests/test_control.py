@@ -118,25 +118,7 @@ def _plan(world: World, tmp_path: Path) -> Path:
     world.register("models/keep/")
     world.put("models/drop/a.bin", age_days=30)
     world.put("models/keep/b.bin", age_days=30)
-    out = tmp_path / "plan.jsonl"
-    result = CliRunner().invoke(
-        app,
-        [
-            "plan",
-            "--bucket",
-            BUCKET,
-            "--registry-table",
-            TABLE,
-            "--prefix",
-            "models/",
-            "--out",
-            str(out),
-            "--max-delete-fraction",
-            "1",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    return out
+    return world.cli_plan(tmp_path / "plan.jsonl")
 
 
 def test_apply_refuses_while_another_apply_holds_the_lease(world: World, tmp_path: Path) -> None:
@@ -160,23 +142,7 @@ def test_apply_takes_releases_and_records(world: World, tmp_path: Path) -> None:
     world.ddb.delete_item(TableName=TABLE, Key={"model_id": {"S": "m"}, "version": {"N": "1"}})
     world.register("models/other/")
     world.register("models/another/")
-    result = CliRunner().invoke(
-        app,
-        [
-            "plan",
-            "--bucket",
-            BUCKET,
-            "--registry-table",
-            TABLE,
-            "--prefix",
-            "models/",
-            "--out",
-            str(tmp_path / "p2.jsonl"),
-            "--max-delete-fraction",
-            "1",
-        ],
-    )
-    assert result.exit_code == 0, result.output  # 2 references now, more than the 1 recorded: no shrink
+    world.cli_plan(tmp_path / "p2.jsonl")  # 2 references now, more than the 1 recorded: no shrink
     for version in (2, 3):
         world.ddb.delete_item(TableName=TABLE, Key={"model_id": {"S": "m"}, "version": {"N": str(version)}})
     world.register("s3://other-bucket/x/")  # only a reference elsewhere remains

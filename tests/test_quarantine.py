@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from artifact_gc.cli import app
 
-from conftest import BUCKET, TABLE, World
+from conftest import BUCKET, World
 
 
 def tags(world: World, key: str, version: str | None = None) -> dict[str, str]:
@@ -21,25 +21,7 @@ def tags(world: World, key: str, version: str | None = None) -> dict[str, str]:
 
 
 def plan(world: World, tmp_path: Path, name: str = "plan.jsonl") -> Path:
-    out = tmp_path / name
-    result = CliRunner().invoke(
-        app,
-        [
-            "plan",
-            "--bucket",
-            BUCKET,
-            "--registry-table",
-            TABLE,
-            "--prefix",
-            "models/",
-            "--out",
-            str(out),
-            "--max-delete-fraction",
-            "1",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    return out
+    return world.cli_plan(tmp_path / name)
 
 
 def seed(world: World) -> None:

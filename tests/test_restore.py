@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from artifact_gc.cli import app
 
-from conftest import BUCKET, TABLE, World
+from conftest import BUCKET, World
 
 
 def apply_plan(world: World, tmp_path: Path, *extra: str) -> Path:
@@ -18,23 +18,7 @@ def apply_plan(world: World, tmp_path: Path, *extra: str) -> Path:
         world.put(key, age_days=30, body=key.encode())
     runner = CliRunner()
     plan = tmp_path / "plan.jsonl"
-    result = runner.invoke(
-        app,
-        [
-            "plan",
-            "--bucket",
-            BUCKET,
-            "--registry-table",
-            TABLE,
-            "--prefix",
-            "models/",
-            "--out",
-            str(plan),
-            "--max-delete-fraction",
-            "1",
-        ],
-    )
-    assert result.exit_code == 0, result.output
+    world.cli_plan(plan)
     audit = tmp_path / "audit.jsonl"
     result = runner.invoke(
         app, ["apply", str(plan), "--yes", "--max-delete-fraction", "1", "--audit", str(audit), *extra]

@@ -204,6 +204,14 @@ MaxShrink = Annotated[
         help="Refuse when the registry has lost more than this share of the references of the last successful run.",
     ),
 ]
+LockTtl = Annotated[
+    str,
+    typer.Option(
+        "--lock-ttl",
+        envvar="ARTIFACT_GC_LOCK_TTL",
+        help="Lease on the bucket (renewed while the run lasts; expires if it crashes), e.g. 30m, 1h.",
+    ),
+]
 QuarantineTag = Annotated[
     str | None,
     typer.Option(
@@ -403,14 +411,7 @@ def apply(
             help="Refuse plans older than this (e.g. 30m, 24h, 2d).",
         ),
     ] = "24h",
-    lock_ttl: Annotated[
-        str,
-        typer.Option(
-            "--lock-ttl",
-            envvar="ARTIFACT_GC_LOCK_TTL",
-            help="Lease on the bucket; renewed while the apply runs, expires if it crashes.",
-        ),
-    ] = "1h",
+    lock_ttl: LockTtl = "1h",
     mode: Annotated[
         str,
         typer.Option(
@@ -884,12 +885,7 @@ def restore(
         bool,
         typer.Option("--yes", "-y", help="Do not ask for confirmation (required when not on a terminal)."),
     ] = False,
-    lock_ttl: Annotated[
-        str,
-        typer.Option(
-            "--lock-ttl", envvar="ARTIFACT_GC_LOCK_TTL", help="Lease on the bucket while restoring."
-        ),
-    ] = "1h",
+    lock_ttl: LockTtl = "1h",
     profile: Profile = None,
     region: Region = None,
     endpoint_url: EndpointUrl = None,
@@ -958,10 +954,7 @@ def rescue(
     ] = None,
     bucket: Bucket = None,
     quarantine_tag: QuarantineTag = None,
-    lock_ttl: Annotated[
-        str,
-        typer.Option("--lock-ttl", envvar="ARTIFACT_GC_LOCK_TTL", help="Lease on the bucket while rescuing."),
-    ] = "1h",
+    lock_ttl: LockTtl = "1h",
     tf_dir: TfDir = None,
     tf_outputs: TfOutputs = None,
     terraform_bin: TerraformBin = "terraform",
