@@ -159,3 +159,27 @@ def test_quarantine_respects_the_ten_tag_limit_and_bad_options(world: World, tmp
     assert custom.exit_code == 1  # c still has too many tags; b gets the custom tag
     assert tags(world, "models/old/b")["gc"] == "doomed"
     assert "no lifecycle rule expires objects with this tag" in " ".join(custom.output.split())
+
+
+def test_a_quarantined_plan_can_then_be_applied_for_real_with_the_same_audit_log(
+    world: World, tmp_path: Path
+) -> None:
+    seed(world)
+    plan_path = plan(world, tmp_path)
+    assert quarantine(world, plan_path, tmp_path).exit_code == 0
+    result = CliRunner().invoke(
+        app,
+        [
+            "apply",
+            str(plan_path),
+            "--yes",
+            "--max-delete-fraction",
+            "1",
+            "--audit",
+            str(tmp_path / "audit.jsonl"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert world.listed_keys() == {"models/keep/a"}  # not skipped as "already done"
+    actions = [json.loads(line)["action"] for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert sorted(actions) == ["delete", "delete", "quarantine", "quarantine"]

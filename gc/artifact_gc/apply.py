@@ -219,7 +219,7 @@ def execute_apply(
         in_doubt = pending_items(journal_path, plan_id)
         if in_doubt:
             _recover(s3, prepared, in_doubt, audit, result)
-        done = audited(options.audit_path, bucket, str(prepared.header.get("created_at")))
+        done = audited(options.audit_path, bucket, str(prepared.header.get("created_at")), options.mode)
         tagged: list[dict[str, Any]] = []
 
         def still_to_do(candidate: Candidate) -> bool:

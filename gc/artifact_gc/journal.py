@@ -52,12 +52,16 @@ def pending_items(path: Path, plan: str) -> list[dict[str, Any]]:
     return [item for items in intents.values() for item in items]
 
 
-def audited(audit_path: Path, bucket: str, plan_created_at: str) -> set[str]:
-    """Keys the audit log already records as deleted by this plan."""
+def audited(audit_path: Path, bucket: str, plan_created_at: str, action: str) -> set[str]:
+    """Keys the audit log already records as done by this plan with ``action`` (delete or quarantine):
+    quarantining a plan first must not make a later delete run of the same plan skip everything."""
     return {
         r["key"]
         for r in _records(audit_path)
-        if r.get("bucket") == bucket and r.get("plan_created_at") == plan_created_at and "key" in r
+        if r.get("bucket") == bucket
+        and r.get("plan_created_at") == plan_created_at
+        and "key" in r
+        and r.get("action", "delete") == action
     }
 
 
