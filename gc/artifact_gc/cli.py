@@ -34,7 +34,6 @@ from .planfile import isoformat, iter_candidates, read_header
 from .planner import PlanOptions, raise_if_refused, run_plan
 from .quarantine import DEFAULT_TAG, parse_tag, remove_tags
 from .registry import SkipRule
-from .report import apply_summary, human_bytes, plan_summary, print_apply, print_plan
 from .report_run import (
     lifecycle_from_bucket,
     lifecycle_from_document,
@@ -43,6 +42,7 @@ from .report_run import (
     run_report,
 )
 from .restore import check_markers, read_audit, remove_markers
+from .run_summary import apply_summary, human_bytes, plan_summary, print_apply, print_plan
 from .storage_report import append_history, render_html
 from .storage_report import print_text as print_report_text
 from .storage_report import render_markdown as render_report_markdown

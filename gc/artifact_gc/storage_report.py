@@ -20,7 +20,7 @@ from .costs import Prices
 from .inventory import Inventory
 from .lifecycle_lint import LintFinding
 from .planfile import isoformat
-from .report import human_bytes
+from .run_summary import human_bytes
 from .simulate import Projection
 
 
