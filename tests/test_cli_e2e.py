@@ -345,7 +345,16 @@ def test_bad_input_is_exit_2_with_one_clear_line(
 
 
 def test_help_documents_exit_codes() -> None:
-    for command in ([], ["plan"], ["apply"], ["restore"], ["rescue"], ["report"], ["lint-policy"], ["tf-gate"]):
+    for command in (
+        [],
+        ["plan"],
+        ["apply"],
+        ["restore"],
+        ["rescue"],
+        ["report"],
+        ["lint-policy"],
+        ["tf-gate"],
+    ):
         result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
         assert result.exit_code == 0
         assert "3 a safety interlock refused" in " ".join(result.output.split())
