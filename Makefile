@@ -49,6 +49,8 @@ demo: $(STAMP)
 	$(BIN)/python scripts/demo.py $(if $(APPLY),--apply,)
 
 test: $(STAMP) $(TOOLS_STAMP)
+	$(BIN)/ruff check gc tests scripts
+	$(BIN)/ruff format --check gc tests scripts
 	ARTIFACT_GC_CHECKOV=$(CURDIR)/$(TOOLS_VENV)/bin/checkov $(BIN)/python -m pytest -q -n 2
 
 gc-dry-run: $(STAMP)
