@@ -14,10 +14,8 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -163,16 +161,6 @@ def release(s3: Any, lease: Lease, now: datetime) -> bool:
         )
         is not None
     )
-
-
-@contextmanager
-def leased(s3: Any, bucket: str, ttl: timedelta, purpose: str, clock: Any = None) -> Iterator[Lease]:
-    clock = clock or (lambda: datetime.now(timezone.utc))
-    lease = acquire(s3, bucket, ttl, clock(), purpose)
-    try:
-        yield lease
-    finally:
-        release(s3, lease, clock())
 
 
 # ---------------------------------------------------------------------------------------------- history

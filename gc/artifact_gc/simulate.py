@@ -152,12 +152,12 @@ def project(
     state = {key: (key.storage_class, _entered(key), True) for key in population.cohorts}
     cohorts = dict(population.cohorts)
     growth_share = _growth_shares(population) if growth_bytes_per_month else {}
+    # new data arrives in STANDARD with today's average object size and prefix mix
+    average = max(1, population.bytes // max(1, population.objects))
     result = []
     for month in range(1, months + 1):
         elapsed = DAYS_PER_MONTH * (month - 1) + 1  # events due by the first day of the month
         if growth_bytes_per_month and month > 1:
-            # New data arrives in STANDARD with the bucket's average object size and prefix mix.
-            average = max(1, population.bytes // max(1, population.objects))
             for schedule, share in growth_share.items():
                 size = int(growth_bytes_per_month * share)
                 key = CohortKey(schedule, False, "STANDARD", 1 - elapsed, average < SMALL_BYTES)
@@ -169,9 +169,7 @@ def project(
             cls, entered, alive = state[key]
             if not alive or count == 0:
                 continue
-            age = key.age_days + elapsed
-            if age < 0:
-                continue  # growth that has not arrived yet
+            age = key.age_days + elapsed  # growth cohorts are created as they arrive, aged 1 day
             schedule = key.schedule
             expire_at = schedule.noncurrent_days if key.noncurrent else schedule.expiration_days
             if (

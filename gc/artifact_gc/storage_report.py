@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -281,10 +280,3 @@ def print_text(console: Console, report: dict[str, Any]) -> None:
         console.print(
             f"  [{color}]{finding['severity']}[/{color}] lifecycle {finding['rule']}: {finding['message']}"
         )
-
-
-def lint_by_severity(findings: Sequence[LintFinding]) -> dict[str, int]:
-    counts: dict[str, int] = defaultdict(int)
-    for f in findings:
-        counts[f.severity] += 1
-    return dict(counts)
