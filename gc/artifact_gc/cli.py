@@ -24,7 +24,7 @@ from .apply import ApplyOptions, execute_apply, prepare_apply
 from .aws import AwsClients, AwsSettings, aws_message
 from .config import GcConfig, parse_duration, resolve_config
 from .costs import load_prices
-from .errors import EXIT_RUNTIME, EXIT_SAFETY, EXIT_USAGE, GcError, SafetyError, UsageError
+from .errors import EXIT_RUNTIME, EXIT_SAFETY, EXIT_USAGE, AwsError, GcError, SafetyError, UsageError
 from .gate import evaluate, load_plan, load_policy
 from .gate_report import as_json, print_text, render_markdown
 from .lifecycle import noncurrent_expiration_days
@@ -592,9 +592,9 @@ def _quarantine_tag(flag: str | None, config: GcConfig) -> tuple[str, str]:
 def _quarantine_note(clients: AwsClients, bucket: str, tag: tuple[str, str]) -> str:
     """When S3 will act on the tag: lifecycle expiration counts from creation, not from the tagging."""
     try:
-        rules = clients.s3.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", [])
-    except ClientError:
-        rules = []
+        rules = lifecycle_from_bucket(clients.s3, bucket).configuration["Rules"]
+    except AwsError as exc:
+        return f"{exc}: the bucket's quarantine rule, if any, expires them"
     days = [
         r.get("Expiration", {}).get("Days")
         for r in rules
@@ -611,11 +611,9 @@ def _quarantine_note(clients: AwsClients, bucket: str, tag: tuple[str, str]) -> 
 
 def _space_freed_note(clients: AwsClients, bucket: str, prefixes: list[str]) -> str:
     try:
-        rules = clients.s3.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", [])
-    except ClientError as exc:
-        if "NoSuchLifecycleConfiguration" not in str(exc):
-            return f"could not read the lifecycle configuration ({aws_message(exc)}): space is freed when noncurrent versions expire"
-        rules = []
+        rules = lifecycle_from_bucket(clients.s3, bucket).configuration["Rules"]
+    except AwsError as exc:
+        return f"{exc}: space is freed when noncurrent versions expire"
     days = noncurrent_expiration_days(rules, prefixes)
     if days is None:
         return (
