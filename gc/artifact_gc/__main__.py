@@ -1,3 +1,3 @@
-from .cli import main
+from artifact_gc.cli import main
 
 main()

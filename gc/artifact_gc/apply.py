@@ -21,17 +21,17 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .aws import AwsClients, aws_message, error_code
-from .config import GcConfig
-from .control import read_history
-from .errors import SafetyError, UsageError
-from .journal import Journal, audited, pending_items, plan_digest
-from .listing import bucket_versioning
-from .objects import ObjectInfo
-from .planfile import Candidate, isoformat, iter_candidates, parse_iso, read_header
-from .quarantine import DEFAULT_TAG, add_tags, ledger_entries, rescue_referenced, write_ledger
-from .registry import RegistrySnapshot, collect_references, source_from_spec
-from .safety import (
+from artifact_gc.aws import AwsClients, aws_message, error_code
+from artifact_gc.config import GcConfig
+from artifact_gc.control import read_history
+from artifact_gc.errors import SafetyError, UsageError
+from artifact_gc.journal import Journal, audited, pending_items, plan_digest
+from artifact_gc.listing import bucket_versioning
+from artifact_gc.objects import ObjectInfo
+from artifact_gc.planfile import Candidate, isoformat, iter_candidates, parse_iso, read_header
+from artifact_gc.quarantine import DEFAULT_TAG, add_tags, ledger_entries, rescue_referenced, write_ledger
+from artifact_gc.registry import RegistrySnapshot, collect_references, source_from_spec
+from artifact_gc.safety import (
     check_account,
     check_delete_limits,
     check_plan_age,

@@ -11,7 +11,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
-from .errors import UsageError
+from artifact_gc.errors import UsageError
 
 # Bursts of SlowDown come several in a row: standard mode with 10 attempts backs off up to 20 s per call;
 # the apply loop also retries a failed batch as a whole before giving up on its keys.

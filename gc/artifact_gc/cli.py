@@ -19,34 +19,42 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from . import __version__, control
-from .apply import ApplyOptions, execute_apply, prepare_apply
-from .aws import AwsClients, AwsSettings, aws_message
-from .config import GcConfig, parse_duration, resolve_config
-from .costs import load_prices
-from .errors import EXIT_RUNTIME, EXIT_SAFETY, EXIT_USAGE, AwsError, GcError, SafetyError, UsageError
-from .gate import evaluate, load_plan, load_policy
-from .gate_report import as_json, print_text, render_markdown
-from .lifecycle import noncurrent_expiration_days
-from .lifecycle_lint import BucketFacts, lint
-from .listing import bucket_versioning
-from .planfile import isoformat, iter_candidates, read_header
-from .planner import PlanOptions, raise_if_refused, run_plan
-from .quarantine import DEFAULT_TAG, parse_tag, remove_tags
-from .registry import SkipRule
-from .report_run import (
+from artifact_gc import __version__, control
+from artifact_gc.apply import ApplyOptions, execute_apply, prepare_apply
+from artifact_gc.aws import AwsClients, AwsSettings, aws_message
+from artifact_gc.config import GcConfig, parse_duration, resolve_config
+from artifact_gc.costs import load_prices
+from artifact_gc.errors import (
+    EXIT_RUNTIME,
+    EXIT_SAFETY,
+    EXIT_USAGE,
+    AwsError,
+    GcError,
+    SafetyError,
+    UsageError,
+)
+from artifact_gc.gate import evaluate, load_plan, load_policy
+from artifact_gc.gate_report import as_json, print_text, render_markdown
+from artifact_gc.lifecycle import noncurrent_expiration_days
+from artifact_gc.lifecycle_lint import BucketFacts, lint
+from artifact_gc.listing import bucket_versioning
+from artifact_gc.planfile import isoformat, iter_candidates, read_header
+from artifact_gc.planner import PlanOptions, raise_if_refused, run_plan
+from artifact_gc.quarantine import DEFAULT_TAG, parse_tag, remove_tags
+from artifact_gc.registry import SkipRule
+from artifact_gc.report_run import (
     lifecycle_from_bucket,
     lifecycle_from_document,
     lifecycle_from_file,
     lifecycle_from_tfvars,
     run_report,
 )
-from .restore import check_markers, read_audit, remove_markers
-from .run_summary import apply_summary, human_bytes, plan_summary, print_apply, print_plan
-from .storage_report import append_history, render_html
-from .storage_report import print_text as print_report_text
-from .storage_report import render_markdown as render_report_markdown
-from .tf_outputs import load_saved_outputs, read_live_document, read_live_outputs
+from artifact_gc.restore import check_markers, read_audit, remove_markers
+from artifact_gc.run_summary import apply_summary, human_bytes, plan_summary, print_apply, print_plan
+from artifact_gc.storage_report import append_history, render_html
+from artifact_gc.storage_report import print_text as print_report_text
+from artifact_gc.storage_report import render_markdown as render_report_markdown
+from artifact_gc.tf_outputs import load_saved_outputs, read_live_document, read_live_outputs
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 runtime error (AWS failure, or some objects could not be deleted); "

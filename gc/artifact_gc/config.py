@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import UsageError
-from .registry import DEFAULT_PATH_ATTRIBUTE
+from artifact_gc.errors import UsageError
+from artifact_gc.registry import DEFAULT_PATH_ATTRIBUTE
 
 DEFAULT_MIN_AGE_DAYS = 7
 

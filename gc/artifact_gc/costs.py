@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
+from artifact_gc.errors import UsageError
 
 DAYS_PER_MONTH = 30
 

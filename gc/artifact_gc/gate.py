@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import UsageError
+from artifact_gc.errors import UsageError
 
 ERROR, WARNING, OFF = "error", "warning", "off"
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .aws import aws_message
-from .errors import AwsError
+from artifact_gc.aws import aws_message
+from artifact_gc.errors import AwsError
 
 SMALL_BYTES = 128 * 1024
 MAX_UPLOADS_SIZED = 1000  # ListParts is one request per upload: size at most this many

@@ -8,9 +8,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .aws import aws_message
-from .errors import AwsError, UsageError
-from .objects import ObjectInfo
+from artifact_gc.aws import aws_message
+from artifact_gc.errors import AwsError, UsageError
+from artifact_gc.objects import ObjectInfo
 
 
 def bucket_versioning(s3: Any, bucket: str) -> str:

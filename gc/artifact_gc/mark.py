@@ -10,8 +10,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .objects import ObjectInfo
-from .reachability import Match, ReferenceSet
+from artifact_gc.objects import ObjectInfo
+from artifact_gc.reachability import Match, ReferenceSet
 
 
 class KeepRules:

@@ -8,15 +8,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .aws import AwsClients
-from .config import GcConfig, normalise_prefixes
-from .control import CONTROL_PREFIX, read_history
-from .errors import SafetyError, UsageError
-from .listing import bucket_versioning, list_pages
-from .mark import KeepRules, MarkStats, mark
-from .planfile import PlanWriter, isoformat
-from .registry import (
+from artifact_gc import __version__
+from artifact_gc.aws import AwsClients
+from artifact_gc.config import GcConfig, normalise_prefixes
+from artifact_gc.control import CONTROL_PREFIX, read_history
+from artifact_gc.errors import SafetyError, UsageError
+from artifact_gc.listing import bucket_versioning, list_pages
+from artifact_gc.mark import KeepRules, MarkStats, mark
+from artifact_gc.planfile import PlanWriter, isoformat
+from artifact_gc.registry import (
     DynamoDbSource,
     ManifestSource,
     RegistrySnapshot,
@@ -24,7 +24,7 @@ from .registry import (
     SkipRule,
     collect_references,
 )
-from .safety import check_delete_limits, check_registry_shrink
+from artifact_gc.safety import check_delete_limits, check_registry_shrink
 
 ProgressHook = Callable[[str, int, int], None]  # (prefix, objects so far, bytes so far)
 

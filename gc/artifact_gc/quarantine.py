@@ -17,10 +17,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .aws import aws_message, error_code
-from .control import CONTROL_PREFIX, _get, _put
-from .errors import UsageError
-from .reachability import ReferenceSet
+from artifact_gc.aws import aws_message, error_code
+from artifact_gc.control import CONTROL_PREFIX, _get, _put
+from artifact_gc.errors import UsageError
+from artifact_gc.reachability import ReferenceSet
 
 LEDGER_PREFIX = CONTROL_PREFIX + "quarantine/"
 DEFAULT_TAG = ("artifact-gc", "condemned")

@@ -18,10 +18,10 @@ from typing import Any, Protocol
 import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .aws import aws_message
-from .errors import ReferenceParseError, RegistryError, SafetyError, UsageError
-from .reachability import ReferenceSet
-from .uris import Location, parse_reference
+from artifact_gc.aws import aws_message
+from artifact_gc.errors import ReferenceParseError, RegistryError, SafetyError, UsageError
+from artifact_gc.reachability import ReferenceSet
+from artifact_gc.uris import Location, parse_reference
 
 DEFAULT_PATH_ATTRIBUTE = "s3_path"
 

@@ -9,17 +9,17 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .aws import AwsClients, aws_message, error_code
-from .costs import Prices
-from .errors import AwsError, UsageError
-from .inventory import Inventory, scan_uploads, scan_versions
-from .lifecycle_lint import BucketFacts, lint
-from .listing import bucket_versioning
-from .planfile import iter_candidates, read_header
-from .simulate import build_population, project
-from .storage_report import assemble
-from .tf_lifecycle import evaluate_lifecycle
-from .tf_outputs import load_saved_document, output_value
+from artifact_gc.aws import AwsClients, aws_message, error_code
+from artifact_gc.costs import Prices
+from artifact_gc.errors import AwsError, UsageError
+from artifact_gc.inventory import Inventory, scan_uploads, scan_versions
+from artifact_gc.lifecycle_lint import BucketFacts, lint
+from artifact_gc.listing import bucket_versioning
+from artifact_gc.planfile import iter_candidates, read_header
+from artifact_gc.simulate import build_population, project
+from artifact_gc.storage_report import assemble
+from artifact_gc.tf_lifecycle import evaluate_lifecycle
+from artifact_gc.tf_outputs import load_saved_document, output_value
 
 DEFAULT_MIN_SIZE = "all_storage_classes_128K"
 

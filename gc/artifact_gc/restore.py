@@ -10,8 +10,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .aws import aws_message
-from .errors import UsageError
+from artifact_gc.aws import aws_message
+from artifact_gc.errors import UsageError
 
 MAX_BATCH = 1000
 

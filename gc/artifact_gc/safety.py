@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from .config import GcConfig, normalise_prefixes
+from artifact_gc.config import GcConfig, normalise_prefixes
 
 
 def check_delete_limits(

@@ -14,13 +14,13 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from rich.console import Console
 from rich.table import Table
 
-from .charts import line_chart, stacked_bars
-from .costs import Prices
-from .inventory import Inventory
-from .lifecycle_lint import LintFinding
-from .planfile import isoformat
-from .run_summary import human_bytes
-from .simulate import Projection
+from artifact_gc.charts import line_chart, stacked_bars
+from artifact_gc.costs import Prices
+from artifact_gc.inventory import Inventory
+from artifact_gc.lifecycle_lint import LintFinding
+from artifact_gc.planfile import isoformat
+from artifact_gc.run_summary import human_bytes
+from artifact_gc.simulate import Projection
 
 
 def money(value: float) -> str:

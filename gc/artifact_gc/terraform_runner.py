@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .errors import UsageError
+from artifact_gc.errors import UsageError
 
 # Quiet, offline-friendly Terraform: no update checks, no prompts, no user CLI config surprises.
 TERRAFORM_ENV = {"CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
-from .terraform_runner import run_terraform
+from artifact_gc.errors import UsageError
+from artifact_gc.terraform_runner import run_terraform
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
+from artifact_gc.errors import UsageError
 
 OUTPUT_NAME = "gc_config"
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from .errors import ReferenceParseError
+from artifact_gc.errors import ReferenceParseError
 
 _S3_SCHEMES = ("s3", "s3a", "s3n")
 # Host shapes of S3 endpoints: s3.amazonaws.com, s3.eu-west-1.amazonaws.com, s3-eu-west-1.amazonaws.com,
