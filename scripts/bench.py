@@ -59,7 +59,7 @@ def seed_registered_paths(refs: list[str]) -> set[str]:
 
 def all_registered_paths(refs: list[str]) -> set[str]:
     """Every reference as a bare key, so the seed matcher is timed on the same amount of work as ours."""
-    from artifact_gc.uris import parse_reference
+    from artifact_gc.refs.uris import parse_reference
 
     return {loc.key for ref in refs for loc in parse_reference(ref, BUCKET)}
 

@@ -21,7 +21,7 @@ from artifact_gc.config import GcConfig
 from artifact_gc.errors import SafetyError
 from artifact_gc.localstack import backdate, create_registry_table, register
 from artifact_gc.planner import PlanOptions, run_plan
-from artifact_gc.uris import parse_reference
+from artifact_gc.refs.uris import parse_reference
 
 MIN_AGE = 7
 SEGMENTS = [

@@ -120,7 +120,7 @@ spelling = st.sampled_from(
 
 def oracle(key: str, refs: list[str]) -> bool:
     """The rule written as naively as possible: protected when some meaning is a prefix after stripping '/'."""
-    from artifact_gc.uris import parse_reference
+    from artifact_gc.refs.uris import parse_reference
 
     for ref in refs:
         for loc in parse_reference(ref, B):

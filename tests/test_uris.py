@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from artifact_gc.errors import ReferenceParseError
-from artifact_gc.uris import Location, parse_reference
+from artifact_gc.refs.uris import Location, parse_reference
 
 B = "ml-artifacts"
 

@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from artifact_gc.reachability import Match, ReferenceSet
+from artifact_gc.refs.reachability import Match, ReferenceSet
 
 __all__ = ["Match", "ReferenceSet", "__version__"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from artifact_gc.objects import ObjectInfo
-from artifact_gc.reachability import Match, ReferenceSet
+from artifact_gc.refs.reachability import Match, ReferenceSet
 
 
 class KeepRules:

@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from artifact_gc.aws import aws_message, error_code
 from artifact_gc.control import CONTROL_PREFIX, _get, _put
 from artifact_gc.errors import UsageError
-from artifact_gc.reachability import ReferenceSet
+from artifact_gc.refs.reachability import ReferenceSet
 
 LEDGER_PREFIX = CONTROL_PREFIX + "quarantine/"
 DEFAULT_TAG = ("artifact-gc", "condemned")

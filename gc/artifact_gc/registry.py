@@ -20,8 +20,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from artifact_gc.aws import aws_message
 from artifact_gc.errors import ReferenceParseError, RegistryError, SafetyError, UsageError
-from artifact_gc.reachability import ReferenceSet
-from artifact_gc.uris import Location, parse_reference
+from artifact_gc.refs.reachability import ReferenceSet
+from artifact_gc.refs.uris import Location, parse_reference
 
 DEFAULT_PATH_ATTRIBUTE = "s3_path"
 

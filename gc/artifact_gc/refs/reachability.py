@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from artifact_gc.uris import Location, parse_reference
+from artifact_gc.refs.uris import Location, parse_reference
 
 
 class Match(Enum):

@@ -1,0 +1,1 @@
+"""Reference spellings and reachability. PURE: no AWS, no files, no terminal."""
