@@ -14,8 +14,8 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from artifact_gc import ReferenceSet
-from artifact_gc.mark import KeepRules, MarkStats, mark
-from artifact_gc.objects import ObjectInfo
+from artifact_gc.collect.mark import KeepRules, MarkStats, mark
+from artifact_gc.collect.object_info import ObjectInfo
 
 BUCKET = "ml-artifacts"
 TARGET_KEYS_PER_SECOND = 1_000_000

@@ -14,8 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from artifact_gc.collect.planfile import iter_candidates, read_header
 from artifact_gc.localstack import gc_config_outputs, local_stack, seed_demo
-from artifact_gc.planfile import iter_candidates, read_header
 from artifact_gc.tf_lifecycle import evaluate_lifecycle
 
 WORKDIR = Path(".demo")

@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from artifact_gc.cli import app
+from artifact_gc.collect.planfile import iter_candidates
 from artifact_gc.localstack import LocalStack, gc_config_outputs, local_stack, register, seed_demo
-from artifact_gc.planfile import iter_candidates
 
 pytestmark = pytest.mark.e2e
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from artifact_gc import control
 from artifact_gc.cli import app
+from artifact_gc.collect import control
+from artifact_gc.collect.planner import PlanOptions, run_plan
+from artifact_gc.collect.safety import check_registry_shrink
 from artifact_gc.config import GcConfig
 from artifact_gc.errors import SafetyError
-from artifact_gc.planner import PlanOptions, run_plan
-from artifact_gc.safety import check_registry_shrink
 
 from conftest import BUCKET, TABLE, World
 

@@ -288,8 +288,8 @@ def test_report_depth_and_prefix_scope(world: World) -> None:
 
 
 def test_scenarios_c_and_d_from_terraform_output_and_a_plan(world: World, tmp_path: Path) -> None:
+    from artifact_gc.collect.planner import PlanOptions, run_plan
     from artifact_gc.config import GcConfig
-    from artifact_gc.planner import PlanOptions, run_plan
 
     fill(world)
     world.register("models/")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from artifact_gc import ReferenceSet
-from artifact_gc.mark import KeepRules, MarkStats, mark
-from artifact_gc.objects import ObjectInfo
+from artifact_gc.collect.mark import KeepRules, MarkStats, mark
+from artifact_gc.collect.object_info import ObjectInfo
 
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
 CUTOFF = NOW - timedelta(days=7)

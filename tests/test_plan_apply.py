@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from artifact_gc import apply as apply_module
-from artifact_gc.apply import ApplyOptions, execute_apply, prepare_apply
+from artifact_gc.collect import apply as apply_module
+from artifact_gc.collect.apply import ApplyOptions, execute_apply, prepare_apply
+from artifact_gc.collect.planner import PlanOptions, raise_if_refused, run_plan
 from artifact_gc.config import GcConfig
 from artifact_gc.errors import ReferenceParseError, RegistryError, SafetyError, UsageError
-from artifact_gc.planner import PlanOptions, raise_if_refused, run_plan
 
 from conftest import BUCKET, TABLE, World
 

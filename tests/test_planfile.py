@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from artifact_gc.collect.object_info import ObjectInfo
+from artifact_gc.collect.planfile import PlanWriter, iter_candidates, read_header
 from artifact_gc.errors import UsageError
-from artifact_gc.objects import ObjectInfo
-from artifact_gc.planfile import PlanWriter, iter_candidates, read_header
 
 WHEN = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 

@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from artifact_gc.apply import ApplyOptions, execute_apply, prepare_apply
 from artifact_gc.aws import AwsClients, AwsSettings
+from artifact_gc.collect.apply import ApplyOptions, execute_apply, prepare_apply
+from artifact_gc.collect.planner import PlanOptions, run_plan
 from artifact_gc.config import GcConfig
 from artifact_gc.errors import SafetyError
 from artifact_gc.localstack import backdate, create_registry_table, register
-from artifact_gc.planner import PlanOptions, run_plan
 from artifact_gc.refs.uris import parse_reference
 
 MIN_AGE = 7

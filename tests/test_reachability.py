@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from artifact_gc import Match, ReferenceSet
-from artifact_gc.mark import KeepRules, MarkStats, mark
-from artifact_gc.objects import ObjectInfo
+from artifact_gc.collect.mark import KeepRules, MarkStats, mark
+from artifact_gc.collect.object_info import ObjectInfo
 
 B = "ml-artifacts"
 

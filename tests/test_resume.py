@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from artifact_gc.apply import ApplyOptions, execute_apply, prepare_apply
+from artifact_gc.collect.apply import ApplyOptions, execute_apply, prepare_apply
+from artifact_gc.collect.planner import PlanOptions, run_plan
 from artifact_gc.config import GcConfig
-from artifact_gc.planner import PlanOptions, run_plan
 
 from conftest import BUCKET, TABLE, World
 

@@ -19,9 +19,14 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from artifact_gc import __version__, control
-from artifact_gc.apply import ApplyOptions, execute_apply, prepare_apply
+from artifact_gc import __version__
 from artifact_gc.aws import AwsClients, AwsSettings, aws_message
+from artifact_gc.collect import control
+from artifact_gc.collect.apply import ApplyOptions, execute_apply, prepare_apply
+from artifact_gc.collect.planfile import isoformat, iter_candidates, read_header
+from artifact_gc.collect.planner import PlanOptions, raise_if_refused, run_plan
+from artifact_gc.collect.quarantine import DEFAULT_TAG, parse_tag, remove_tags
+from artifact_gc.collect.restore import check_markers, read_audit, remove_markers
 from artifact_gc.config import GcConfig, parse_duration, resolve_config
 from artifact_gc.costs import load_prices
 from artifact_gc.errors import (
@@ -38,9 +43,6 @@ from artifact_gc.gate_report import as_json, print_text, render_markdown
 from artifact_gc.lifecycle import noncurrent_expiration_days
 from artifact_gc.lifecycle_lint import BucketFacts, lint
 from artifact_gc.listing import bucket_versioning
-from artifact_gc.planfile import isoformat, iter_candidates, read_header
-from artifact_gc.planner import PlanOptions, raise_if_refused, run_plan
-from artifact_gc.quarantine import DEFAULT_TAG, parse_tag, remove_tags
 from artifact_gc.registry import SkipRule
 from artifact_gc.report_run import (
     lifecycle_from_bucket,
@@ -49,7 +51,6 @@ from artifact_gc.report_run import (
     lifecycle_from_tfvars,
     run_report,
 )
-from artifact_gc.restore import check_markers, read_audit, remove_markers
 from artifact_gc.run_summary import apply_summary, human_bytes, plan_summary, print_apply, print_plan
 from artifact_gc.storage_report import append_history, render_html
 from artifact_gc.storage_report import print_text as print_report_text

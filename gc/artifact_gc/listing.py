@@ -9,8 +9,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from artifact_gc.aws import aws_message
+from artifact_gc.collect.object_info import ObjectInfo
 from artifact_gc.errors import AwsError, UsageError
-from artifact_gc.objects import ObjectInfo
 
 
 def bucket_versioning(s3: Any, bucket: str) -> str:

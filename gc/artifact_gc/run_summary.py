@@ -7,8 +7,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from artifact_gc.apply import ApplyResult, PreparedApply
-from artifact_gc.planner import PlanResult
+from artifact_gc.collect.apply import ApplyResult, PreparedApply
+from artifact_gc.collect.planner import PlanResult
 
 
 def human_bytes(size: float) -> str:

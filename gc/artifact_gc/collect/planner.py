@@ -10,12 +10,13 @@ from typing import Any
 
 from artifact_gc import __version__
 from artifact_gc.aws import AwsClients
+from artifact_gc.collect.control import CONTROL_PREFIX, read_history
+from artifact_gc.collect.mark import KeepRules, MarkStats, mark
+from artifact_gc.collect.planfile import PlanWriter, isoformat
+from artifact_gc.collect.safety import check_delete_limits, check_registry_shrink
 from artifact_gc.config import GcConfig, normalise_prefixes
-from artifact_gc.control import CONTROL_PREFIX, read_history
 from artifact_gc.errors import SafetyError, UsageError
 from artifact_gc.listing import bucket_versioning, list_pages
-from artifact_gc.mark import KeepRules, MarkStats, mark
-from artifact_gc.planfile import PlanWriter, isoformat
 from artifact_gc.registry import (
     DynamoDbSource,
     ManifestSource,
@@ -24,7 +25,6 @@ from artifact_gc.registry import (
     SkipRule,
     collect_references,
 )
-from artifact_gc.safety import check_delete_limits, check_registry_shrink
 
 ProgressHook = Callable[[str, int, int], None]  # (prefix, objects so far, bytes so far)
 

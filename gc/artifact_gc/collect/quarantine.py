@@ -18,7 +18,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from artifact_gc.aws import aws_message, error_code
-from artifact_gc.control import CONTROL_PREFIX, _get, _put
+from artifact_gc.collect.control import CONTROL_PREFIX, _get, _put
 from artifact_gc.errors import UsageError
 from artifact_gc.refs.reachability import ReferenceSet
 

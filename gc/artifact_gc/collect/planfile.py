@@ -17,8 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
+from artifact_gc.collect.object_info import ObjectInfo
 from artifact_gc.errors import UsageError
-from artifact_gc.objects import ObjectInfo
 
 PLAN_KIND = "artifact-gc-plan"
 PLAN_FORMAT_VERSION = 1

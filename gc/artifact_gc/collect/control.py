@@ -21,8 +21,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from artifact_gc.aws import aws_message, error_code
+from artifact_gc.collect.planfile import isoformat, parse_iso
 from artifact_gc.errors import AwsError, SafetyError
-from artifact_gc.planfile import isoformat, parse_iso
 
 CONTROL_PREFIX = ".artifact-gc/"
 LOCK_KEY = CONTROL_PREFIX + "lock.json"

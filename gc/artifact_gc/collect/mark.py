@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from artifact_gc.objects import ObjectInfo
+from artifact_gc.collect.object_info import ObjectInfo
 from artifact_gc.refs.reachability import Match, ReferenceSet
 
 

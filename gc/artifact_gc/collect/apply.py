@@ -22,22 +22,28 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from artifact_gc.aws import AwsClients, aws_message, error_code
-from artifact_gc.config import GcConfig
-from artifact_gc.control import read_history
-from artifact_gc.errors import SafetyError, UsageError
-from artifact_gc.journal import Journal, audited, pending_items, plan_digest
-from artifact_gc.listing import bucket_versioning
-from artifact_gc.objects import ObjectInfo
-from artifact_gc.planfile import Candidate, isoformat, iter_candidates, parse_iso, read_header
-from artifact_gc.quarantine import DEFAULT_TAG, add_tags, ledger_entries, rescue_referenced, write_ledger
-from artifact_gc.registry import RegistrySnapshot, collect_references, source_from_spec
-from artifact_gc.safety import (
+from artifact_gc.collect.control import read_history
+from artifact_gc.collect.journal import Journal, audited, pending_items, plan_digest
+from artifact_gc.collect.object_info import ObjectInfo
+from artifact_gc.collect.planfile import Candidate, isoformat, iter_candidates, parse_iso, read_header
+from artifact_gc.collect.quarantine import (
+    DEFAULT_TAG,
+    add_tags,
+    ledger_entries,
+    rescue_referenced,
+    write_ledger,
+)
+from artifact_gc.collect.safety import (
     check_account,
     check_delete_limits,
     check_plan_age,
     check_registry_shrink,
     check_restated_config,
 )
+from artifact_gc.config import GcConfig
+from artifact_gc.errors import SafetyError, UsageError
+from artifact_gc.listing import bucket_versioning
+from artifact_gc.registry import RegistrySnapshot, collect_references, source_from_spec
 
 MAX_BATCH = 1000  # DeleteObjects takes at most 1,000 keys
 RECHECK_MAX_PAGES = 3  # a re-check listing longer than this falls back to one HEAD per remaining key
