@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from artifact_gc.errors import ReferenceParseError, RegistryError, SafetyError, UsageError
-from artifact_gc.registry import (
+from artifact_gc.registry.sources import (
     DynamoDbSource,
     ManifestSource,
     SkipRule,

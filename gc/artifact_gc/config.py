@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from artifact_gc.errors import UsageError
-from artifact_gc.registry import DEFAULT_PATH_ATTRIBUTE
+from artifact_gc.registry.sources import DEFAULT_PATH_ATTRIBUTE
 
 DEFAULT_MIN_AGE_DAYS = 7
 
