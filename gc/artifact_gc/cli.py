@@ -42,7 +42,7 @@ from artifact_gc.gate import evaluate, load_plan, load_policy
 from artifact_gc.gate_report import as_json, print_text, render_markdown
 from artifact_gc.lifecycle import noncurrent_expiration_days
 from artifact_gc.lifecycle_lint import BucketFacts, lint
-from artifact_gc.listing import bucket_versioning
+from artifact_gc.objects.listing import bucket_versioning
 from artifact_gc.registry.sources import SkipRule
 from artifact_gc.report_run import (
     lifecycle_from_bucket,

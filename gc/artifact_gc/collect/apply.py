@@ -42,7 +42,7 @@ from artifact_gc.collect.safety import (
 )
 from artifact_gc.config import GcConfig
 from artifact_gc.errors import SafetyError, UsageError
-from artifact_gc.listing import bucket_versioning
+from artifact_gc.objects.listing import bucket_versioning
 from artifact_gc.registry.sources import RegistrySnapshot, collect_references, source_from_spec
 
 MAX_BATCH = 1000  # DeleteObjects takes at most 1,000 keys

@@ -16,7 +16,7 @@ from artifact_gc.collect.planfile import PlanWriter, isoformat
 from artifact_gc.collect.safety import check_delete_limits, check_registry_shrink
 from artifact_gc.config import GcConfig, normalise_prefixes
 from artifact_gc.errors import SafetyError, UsageError
-from artifact_gc.listing import bucket_versioning, list_pages
+from artifact_gc.objects.listing import bucket_versioning, list_pages
 from artifact_gc.registry.sources import (
     DynamoDbSource,
     ManifestSource,

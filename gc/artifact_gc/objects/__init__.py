@@ -1,0 +1,1 @@
+"""Where object records come from (EDGE): LIST (parallel), S3 Inventory, every version for the report."""
