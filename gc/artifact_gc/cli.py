@@ -28,7 +28,9 @@ from artifact_gc.collect.planner import PlanOptions, raise_if_refused, run_plan
 from artifact_gc.collect.quarantine import DEFAULT_TAG, parse_tag, remove_tags
 from artifact_gc.collect.restore import check_markers, read_audit, remove_markers
 from artifact_gc.config import GcConfig, parse_duration, resolve_config
-from artifact_gc.costs import load_prices
+from artifact_gc.cost.lifecycle import noncurrent_expiration_days
+from artifact_gc.cost.lifecycle_lint import BucketFacts, lint
+from artifact_gc.cost.prices import load_prices
 from artifact_gc.errors import (
     EXIT_RUNTIME,
     EXIT_SAFETY,
@@ -40,8 +42,6 @@ from artifact_gc.errors import (
 )
 from artifact_gc.gate import evaluate, load_plan, load_policy
 from artifact_gc.gate_report import as_json, print_text, render_markdown
-from artifact_gc.lifecycle import noncurrent_expiration_days
-from artifact_gc.lifecycle_lint import BucketFacts, lint
 from artifact_gc.objects.listing import bucket_versioning
 from artifact_gc.registry.sources import SkipRule
 from artifact_gc.report_run import (

@@ -11,12 +11,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from artifact_gc.aws import AwsClients, aws_message, error_code
 from artifact_gc.collect.planfile import iter_candidates, read_header
-from artifact_gc.costs import Prices
+from artifact_gc.cost.lifecycle_lint import BucketFacts, lint
+from artifact_gc.cost.prices import Prices
+from artifact_gc.cost.simulate import build_population, project
 from artifact_gc.errors import AwsError, UsageError
-from artifact_gc.lifecycle_lint import BucketFacts, lint
 from artifact_gc.objects.listing import bucket_versioning
 from artifact_gc.objects.versions import Inventory, scan_uploads, scan_versions
-from artifact_gc.simulate import build_population, project
 from artifact_gc.storage_report import assemble
 from artifact_gc.tf_lifecycle import evaluate_lifecycle
 from artifact_gc.tf_outputs import load_saved_document, output_value

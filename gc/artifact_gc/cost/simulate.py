@@ -16,9 +16,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from artifact_gc.costs import DAYS_PER_MONTH, Prices
-from artifact_gc.lifecycle import rule_prefix
-from artifact_gc.lifecycle_lint import TRANSITION_ORDER
+from artifact_gc.cost.lifecycle import rule_prefix
+from artifact_gc.cost.lifecycle_lint import TRANSITION_ORDER
+from artifact_gc.cost.prices import DAYS_PER_MONTH, Prices
 
 SMALL_BYTES = 128 * 1024
 MONTHS = 12

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
-from artifact_gc.lifecycle import rule_prefix
+from artifact_gc.cost.lifecycle import rule_prefix
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 TRANSITION_ORDER = [
