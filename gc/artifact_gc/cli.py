@@ -40,7 +40,7 @@ from artifact_gc.errors import (
     SafetyError,
     UsageError,
 )
-from artifact_gc.gate import evaluate, load_plan, load_policy
+from artifact_gc.gate.rules import evaluate, load_plan, load_policy
 from artifact_gc.gate_report import as_json, print_text, render_markdown
 from artifact_gc.objects.listing import bucket_versioning
 from artifact_gc.registry.sources import SkipRule

@@ -9,7 +9,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from rich.console import Console
 from rich.table import Table
 
-from artifact_gc.gate import GateResult
+from artifact_gc.gate.rules import GateResult
 
 
 def _markdown_cell(text: str) -> str:

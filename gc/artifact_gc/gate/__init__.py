@@ -1,0 +1,1 @@
+"""tf-gate rules over Terraform plan JSON. PURE: no AWS, no files, no terminal."""
