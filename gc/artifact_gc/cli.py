@@ -41,9 +41,13 @@ from artifact_gc.errors import (
     UsageError,
 )
 from artifact_gc.gate.rules import evaluate, load_plan, load_policy
-from artifact_gc.gate_report import as_json, print_text, render_markdown
 from artifact_gc.objects.listing import bucket_versioning
 from artifact_gc.registry.sources import SkipRule
+from artifact_gc.render.gate_summary import as_json, print_text, render_markdown
+from artifact_gc.render.run_summary import apply_summary, human_bytes, plan_summary, print_apply, print_plan
+from artifact_gc.render.storage_report import append_history, render_html
+from artifact_gc.render.storage_report import print_text as print_report_text
+from artifact_gc.render.storage_report import render_markdown as render_report_markdown
 from artifact_gc.report_run import (
     lifecycle_from_bucket,
     lifecycle_from_document,
@@ -51,10 +55,6 @@ from artifact_gc.report_run import (
     lifecycle_from_tfvars,
     run_report,
 )
-from artifact_gc.run_summary import apply_summary, human_bytes, plan_summary, print_apply, print_plan
-from artifact_gc.storage_report import append_history, render_html
-from artifact_gc.storage_report import print_text as print_report_text
-from artifact_gc.storage_report import render_markdown as render_report_markdown
 from artifact_gc.tf_outputs import load_saved_outputs, read_live_document, read_live_outputs
 
 EXIT_CODES_HELP = (

@@ -14,13 +14,13 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from rich.console import Console
 from rich.table import Table
 
-from artifact_gc.charts import line_chart, stacked_bars
 from artifact_gc.collect.planfile import isoformat
 from artifact_gc.cost.lifecycle_lint import LintFinding
 from artifact_gc.cost.prices import Prices
 from artifact_gc.cost.simulate import Projection
 from artifact_gc.objects.versions import Inventory
-from artifact_gc.run_summary import human_bytes
+from artifact_gc.render.charts import line_chart, stacked_bars
+from artifact_gc.render.run_summary import human_bytes
 
 
 def money(value: float) -> str:
