@@ -48,7 +48,7 @@ from artifact_gc.render.run_summary import apply_summary, human_bytes, plan_summ
 from artifact_gc.render.storage_report import append_history, render_html
 from artifact_gc.render.storage_report import print_text as print_report_text
 from artifact_gc.render.storage_report import render_markdown as render_report_markdown
-from artifact_gc.report_run import (
+from artifact_gc.report.build import (
     lifecycle_from_bucket,
     lifecycle_from_document,
     lifecycle_from_file,
