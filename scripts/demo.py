@@ -16,7 +16,7 @@ from pathlib import Path
 
 from artifact_gc.collect.planfile import iter_candidates, read_header
 from artifact_gc.localstack import gc_config_outputs, local_stack, seed_demo
-from artifact_gc.tf_lifecycle import evaluate_lifecycle
+from artifact_gc.terraform.lifecycle_preview import evaluate_lifecycle
 
 WORKDIR = Path(".demo")
 LIFECYCLE_PREVIEW = Path("terraform/lifecycle-preview")

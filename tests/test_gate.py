@@ -12,7 +12,7 @@ from artifact_gc.cli import app
 from artifact_gc.errors import UsageError
 from artifact_gc.gate.rules import DEFAULT_POLICY, evaluate, floor_for, load_plan, load_policy
 from artifact_gc.render.gate_summary import render_markdown
-from artifact_gc.terraform_runner import run_terraform
+from artifact_gc.terraform.runner import run_terraform
 
 from plan_fixtures import (
     BUCKET_ARN,

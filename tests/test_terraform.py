@@ -14,8 +14,8 @@ import hcl2
 import pytest
 
 from artifact_gc.errors import UsageError
-from artifact_gc.terraform_runner import run_terraform
-from artifact_gc.tf_lifecycle import evaluate_lifecycle
+from artifact_gc.terraform.lifecycle_preview import evaluate_lifecycle
+from artifact_gc.terraform.runner import run_terraform
 
 from conftest import BUCKET, World
 

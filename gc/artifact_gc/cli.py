@@ -55,7 +55,7 @@ from artifact_gc.report.build import (
     lifecycle_from_tfvars,
     run_report,
 )
-from artifact_gc.tf_outputs import load_saved_outputs, read_live_document, read_live_outputs
+from artifact_gc.terraform.outputs import load_saved_outputs, read_live_document, read_live_outputs
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 runtime error (AWS failure, or some objects could not be deleted); "

@@ -18,8 +18,8 @@ from artifact_gc.errors import AwsError, UsageError
 from artifact_gc.objects.listing import bucket_versioning
 from artifact_gc.objects.versions import Inventory, scan_uploads, scan_versions
 from artifact_gc.render.storage_report import assemble
-from artifact_gc.tf_lifecycle import evaluate_lifecycle
-from artifact_gc.tf_outputs import load_saved_document, output_value
+from artifact_gc.terraform.lifecycle_preview import evaluate_lifecycle
+from artifact_gc.terraform.outputs import load_saved_document, output_value
 
 DEFAULT_MIN_SIZE = "all_storage_classes_128K"
 

