@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from artifact_gc.collect.planfile import iter_candidates, read_header
-from artifact_gc.localstack import gc_config_outputs, local_stack, seed_demo
+from artifact_gc.local_stack import gc_config_outputs, local_stack, seed_demo
 from artifact_gc.terraform.lifecycle_preview import evaluate_lifecycle
 
 WORKDIR = Path(".demo")

@@ -13,7 +13,7 @@ import pytest
 from moto import mock_aws
 
 from artifact_gc.aws import AwsClients, AwsSettings
-from artifact_gc.localstack import backdate, create_registry_table, register
+from artifact_gc.local_stack import backdate, create_registry_table, register
 
 REGION = "us-east-1"
 BUCKET = "ml-artifacts-test"

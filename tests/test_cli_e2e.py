@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from artifact_gc.cli import app
 from artifact_gc.collect.planfile import iter_candidates
-from artifact_gc.localstack import LocalStack, gc_config_outputs, local_stack, register, seed_demo
+from artifact_gc.local_stack import LocalStack, gc_config_outputs, local_stack, register, seed_demo
 
 pytestmark = pytest.mark.e2e
 
@@ -367,7 +367,7 @@ def test_objects_that_cannot_be_deleted_are_listed_and_exit_1(stack: LocalStack,
     """Object Lock (governance mode) makes S3 itself refuse to delete one version: a real per-key error."""
     from datetime import datetime, timedelta, timezone
 
-    from artifact_gc.localstack import backdate, create_registry_table
+    from artifact_gc.local_stack import backdate, create_registry_table
 
     suffix = uuid.uuid4().hex[:8]
     bucket, table = f"locked-{suffix}", f"registry-{suffix}"

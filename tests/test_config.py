@@ -10,7 +10,7 @@ import pytest
 
 from artifact_gc.config import GcConfig, normalise_prefixes, parse_duration, resolve_config
 from artifact_gc.errors import UsageError
-from artifact_gc.localstack import gc_config_outputs
+from artifact_gc.local_stack import gc_config_outputs
 from artifact_gc.terraform.outputs import gc_config_from_document, load_saved_outputs, read_live_outputs
 
 TF = {

@@ -20,7 +20,7 @@ from artifact_gc.collect.apply import ApplyOptions, execute_apply, prepare_apply
 from artifact_gc.collect.planner import PlanOptions, run_plan
 from artifact_gc.config import GcConfig
 from artifact_gc.errors import SafetyError
-from artifact_gc.localstack import backdate, create_registry_table, register
+from artifact_gc.local_stack import backdate, create_registry_table, register
 from artifact_gc.refs.uris import parse_reference
 
 MIN_AGE = 7
