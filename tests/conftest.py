@@ -67,7 +67,7 @@ class World:
         """`artifact-gc plan` of prefix models/ through the CLI; asserts it succeeded."""
         from typer.testing import CliRunner
 
-        from artifact_gc.cli import app
+        from artifact_gc.cli.app import app
 
         args = [
             "plan",

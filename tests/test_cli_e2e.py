@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from artifact_gc.cli import app
+from artifact_gc.cli.app import app
 from artifact_gc.collect.planfile import iter_candidates
 from artifact_gc.local_stack import LocalStack, gc_config_outputs, local_stack, register, seed_demo
 

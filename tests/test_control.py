@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from artifact_gc.cli import app
+from artifact_gc.cli.app import app
 from artifact_gc.collect import control
 from artifact_gc.collect.planner import PlanOptions, run_plan
 from artifact_gc.collect.safety import check_registry_shrink

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from artifact_gc.cli import app
+from artifact_gc.cli.app import app
 from artifact_gc.errors import UsageError
 from artifact_gc.gate.rules import DEFAULT_POLICY, evaluate, floor_for, load_plan, load_policy
 from artifact_gc.render.gate_summary import render_markdown

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from artifact_gc.cli import app
+from artifact_gc.cli.app import app
 from artifact_gc.cost.lifecycle_lint import BucketFacts, lint
 from artifact_gc.cost.prices import load_prices
 from artifact_gc.local_stack import backdate

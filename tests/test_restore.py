@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from artifact_gc.cli import app
+from artifact_gc.cli.app import app
 
 from conftest import BUCKET, World
 

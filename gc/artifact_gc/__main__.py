@@ -1,3 +1,3 @@
-from artifact_gc.cli import main
+from artifact_gc.cli.app import main
 
 main()
