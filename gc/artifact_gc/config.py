@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from artifact_gc.errors import UsageError
-from artifact_gc.registry.sources import DEFAULT_PATH_ATTRIBUTE
 
+DEFAULT_PATH_ATTRIBUTE = "s3_path"  # the registry attribute that holds artifact locations
 DEFAULT_MIN_AGE_DAYS = 7
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from artifact_gc.errors import UsageError
@@ -79,17 +77,8 @@ class Prices:
         return self.cost_of(size, storage_class, count, small) * missing / DAYS_PER_MONTH
 
 
-def load_prices(region: str, path: Path | None = None) -> Prices:
-    """The packaged table, or ``--prices FILE`` of the same shape."""
-    if path is None:
-        text = resources.files("artifact_gc").joinpath("data/s3_prices.json").read_text(encoding="utf-8")
-        origin = "packaged price table"
-    else:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"--prices {path}: cannot read it ({exc.strerror or exc})") from exc
-        origin = f"--prices {path}"
+def parse_prices(text: str, region: str, origin: str) -> Prices:
+    """A price table's JSON text (the packaged one, or ``--prices FILE`` of the same shape)."""
     try:
         table: dict[str, Any] = json.loads(text)
         regions = table["regions"]

@@ -12,9 +12,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from artifact_gc.aws import AwsClients, aws_message, error_code
 from artifact_gc.collect.planfile import iter_candidates, read_header
 from artifact_gc.cost.lifecycle_lint import BucketFacts, lint
-from artifact_gc.cost.prices import Prices
+from artifact_gc.cost.prices import Prices, parse_prices
 from artifact_gc.cost.simulate import build_population, project
 from artifact_gc.errors import AwsError, UsageError
+from artifact_gc.inputs import package_text, read_text
 from artifact_gc.objects.listing import bucket_versioning
 from artifact_gc.objects.versions import Inventory, scan_uploads, scan_versions
 from artifact_gc.render.storage_report import assemble
@@ -188,3 +189,10 @@ def run_report(
     )
     findings = lint(current.configuration, facts) if current.configuration["Rules"] else []
     return assemble(bucket, versioning, inventory, prices, projections, assumptions, findings, now)
+
+
+def load_prices(region: str, path: Path | None = None) -> Prices:
+    """The packaged price table, or ``--prices FILE`` of the same shape."""
+    if path is None:
+        return parse_prices(package_text("data/s3_prices.json"), region, "packaged price table")
+    return parse_prices(read_text(path, f"--prices {path}"), region, f"--prices {path}")

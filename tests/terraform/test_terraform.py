@@ -19,7 +19,7 @@ from artifact_gc.terraform.runner import run_terraform
 
 from conftest import BUCKET, World
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 MODULES = sorted(p.parent for p in REPO.glob("modules/**/versions.tf"))
 PREVIEW = REPO / "terraform" / "lifecycle-preview"
 SCHEMA = json.loads((REPO / "tests" / "fixtures" / "aws_provider_schema.json").read_text())

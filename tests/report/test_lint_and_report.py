@@ -12,14 +12,13 @@ from typer.testing import CliRunner
 
 from artifact_gc.cli.app import app
 from artifact_gc.cost.lifecycle_lint import BucketFacts, lint
-from artifact_gc.cost.prices import load_prices
 from artifact_gc.local_stack import backdate
 from artifact_gc.render.storage_report import append_history, render_html, render_markdown
-from artifact_gc.report.build import lifecycle_from_file, run_report
+from artifact_gc.report.build import lifecycle_from_file, load_prices, run_report
 
 from conftest import BUCKET, TABLE, World
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 SEED_RULES = {
     "Rules": [

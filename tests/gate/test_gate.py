@@ -24,7 +24,7 @@ from plan_fixtures import (
     trust,
 )
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 POLICY = load_policy((REPO / "terraform" / "gate-policy.yaml").read_text())
 LC = "module.bucket.aws_s3_bucket_lifecycle_configuration.this"
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from artifact_gc.cost.prices import load_prices
 from artifact_gc.cost.simulate import build_population, project, schedule_for
 from artifact_gc.errors import UsageError
+from artifact_gc.report.build import load_prices
 
 P = load_prices("us-east-1")
 GIB = 2**30

@@ -1,0 +1,426 @@
+"""`artifact-gc apply`, `restore` and `rescue`: the commands that change the bucket."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from artifact_gc.aws import AwsClients, AwsSettings
+from artifact_gc.cli.options import (
+    AcceptShrink,
+    AllowEmpty,
+    Bucket,
+    EndpointUrl,
+    JsonOut,
+    LockTtl,
+    Manifest,
+    MaxBytes,
+    MaxFraction,
+    MaxShrink,
+    MinAge,
+    PathAttribute,
+    Prefix,
+    Profile,
+    QuarantineTag,
+    Region,
+    RegistryTable,
+    ScanPageSize,
+    ScanSegments,
+    TerraformBin,
+    TfDir,
+    TfOutputs,
+    err_console,
+    guarded,
+    load_config,
+    now,
+    out_console,
+    progress_bar,
+)
+from artifact_gc.collect import control
+from artifact_gc.collect.apply import ApplyOptions, execute_apply, prepare_apply
+from artifact_gc.collect.planfile import isoformat, iter_candidates, read_header
+from artifact_gc.collect.quarantine import DEFAULT_TAG, parse_tag, remove_tags
+from artifact_gc.collect.restore import check_markers, read_audit, remove_markers
+from artifact_gc.config import GcConfig, parse_duration
+from artifact_gc.cost.lifecycle import noncurrent_expiration_days
+from artifact_gc.errors import (
+    EXIT_RUNTIME,
+    AwsError,
+    SafetyError,
+    UsageError,
+)
+from artifact_gc.render.run_summary import apply_summary, human_bytes, print_apply
+from artifact_gc.report.build import (
+    lifecycle_from_bucket,
+)
+
+
+def apply(
+    plan_file: Annotated[
+        Path, typer.Argument(metavar="PLAN", help="Plan file written by `artifact-gc plan`.")
+    ],
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", "-y", help="Do not ask for confirmation (required when not on a terminal)."),
+    ] = False,
+    audit: Annotated[
+        Path | None,
+        typer.Option(
+            "--audit",
+            envvar="ARTIFACT_GC_AUDIT",
+            help="Audit log (JSON Lines, appended). Default: PLAN.audit.jsonl.",
+        ),
+    ] = None,
+    purge_versions: Annotated[
+        bool,
+        typer.Option(
+            "--purge-versions",
+            help="On a versioned bucket, permanently delete every version of each candidate (not recoverable).",
+        ),
+    ] = False,
+    max_plan_age: Annotated[
+        str,
+        typer.Option(
+            "--max-plan-age",
+            envvar="ARTIFACT_GC_MAX_PLAN_AGE",
+            help="Refuse plans older than this (e.g. 30m, 24h, 2d).",
+        ),
+    ] = "24h",
+    lock_ttl: LockTtl = "1h",
+    mode: Annotated[
+        str,
+        typer.Option(
+            "--mode", help="delete, or quarantine: tag for the bucket's quarantine lifecycle rule instead."
+        ),
+    ] = "delete",
+    quarantine_tag: QuarantineTag = None,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", help="Keys per DeleteObjects request (1-1000).")
+    ] = 1000,
+    bucket: Bucket = None,
+    registry_table: RegistryTable = None,
+    path_attribute: PathAttribute = None,
+    manifest: Manifest = None,
+    prefix: Prefix = None,
+    min_age_days: MinAge = None,
+    scan_segments: ScanSegments = 1,
+    scan_page_size: ScanPageSize = None,
+    allow_empty_registry: AllowEmpty = False,
+    max_delete_fraction: MaxFraction = 0.5,
+    max_delete_bytes: MaxBytes = None,
+    max_registry_shrink: MaxShrink = 0.1,
+    accept_registry_shrink: AcceptShrink = False,
+    tf_dir: TfDir = None,
+    tf_outputs: TfOutputs = None,
+    terraform_bin: TerraformBin = "terraform",
+    profile: Profile = None,
+    region: Region = None,
+    endpoint_url: EndpointUrl = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Delete what PLAN lists, after re-reading the registry and re-checking every object.
+
+    The bucket, registry sources and scope come from the plan; any that you restate (flags, environment,
+    Terraform outputs) must agree with it, or apply refuses.
+    """
+
+    def action() -> None:
+        restated = load_config(
+            tf_dir,
+            tf_outputs,
+            terraform_bin,
+            {
+                "bucket": bucket,
+                "region": region,
+                "registry_tables": registry_table,
+                "path_attributes": path_attribute,
+                "manifests": manifest,
+                "prefixes": prefix,
+                "min_age_days": min_age_days,
+            },
+        )
+        audit_path = audit or plan_file.with_name(plan_file.name + ".audit.jsonl")
+        options = ApplyOptions(
+            audit_path=audit_path,
+            max_plan_age_seconds=parse_duration(max_plan_age, "--max-plan-age"),
+            max_delete_fraction=max_delete_fraction,
+            max_delete_bytes=max_delete_bytes,
+            allow_empty_registry=allow_empty_registry,
+            max_registry_shrink=max_registry_shrink,
+            accept_registry_shrink=accept_registry_shrink,
+            purge_versions=purge_versions,
+            mode=mode,
+            quarantine_tag=_quarantine_tag(quarantine_tag, restated),
+            scan_segments=scan_segments,
+            scan_page_size=scan_page_size,
+            batch_size=batch_size,
+        )
+        header = read_header(plan_file)
+        clients = AwsClients(
+            AwsSettings(
+                region=restated.region or header.get("region"), profile=profile, endpoint_url=endpoint_url
+            )
+        )
+        ttl = timedelta(seconds=parse_duration(lock_ttl, "--lock-ttl"))
+        # One GC at a time: the lease is taken before any check, so two applies never interleave.
+        lease = control.acquire(clients.s3, str(header.get("bucket")), ttl, now(), f"apply {plan_file.name}")
+        try:
+            failed = _apply_under_lease(plan_file, restated, options, clients, lease, ttl, yes, as_json)
+        finally:
+            control.release(clients.s3, lease, now())
+        if failed:
+            raise typer.Exit(EXIT_RUNTIME)
+
+    guarded(action)
+
+
+def _apply_under_lease(
+    plan_file: Path,
+    restated: GcConfig,
+    options: ApplyOptions,
+    clients: AwsClients,
+    lease: control.Lease,
+    ttl: timedelta,
+    yes: bool,
+    as_json: bool,
+) -> bool:
+    """Check, confirm, delete, report; record the run in the registry history. True if some deletes failed."""
+    prepared = prepare_apply(plan_file, restated, options, clients, now())
+    bucket_name = prepared.header["bucket"]
+    if prepared.newly_protected:
+        err_console.print(
+            f"{len(prepared.newly_protected):,} candidates are referenced again in the registry and will be kept."
+        )
+    if prepared.to_delete == 0:
+        err_console.print("Nothing to delete.")
+    if prepared.versioned:
+        how = (
+            "permanently delete every version of"
+            if options.purge_versions
+            else "add a delete marker (recoverable) to"
+        )
+    else:
+        how = "permanently delete (bucket not versioned: this cannot be undone)"
+    question = f"{how.capitalize()} {prepared.to_delete:,} objects ({human_bytes(prepared.to_delete_bytes)}) in s3://{bucket_name}?"
+    if prepared.to_delete and not yes:
+        if not sys.stdin.isatty():
+            raise UsageError("not on a terminal: pass --yes to apply without confirmation")
+        if not typer.confirm(question, default=False, err=True):
+            raise SafetyError("not confirmed: nothing was deleted")
+    elif prepared.to_delete:
+        err_console.print(question.rstrip("?") + ": confirmed by --yes")
+
+    def keep_lease() -> None:
+        if lease.expires_at - now() < ttl / 2:
+            control.renew(clients.s3, lease, ttl, now())
+
+    with progress_bar() as progress:
+        task = progress.add_task("deleting", total=None)
+        result = execute_apply(
+            prepared,
+            clients,
+            options,
+            before_batch=keep_lease,
+            on_batch=lambda r: progress.update(task, description=f"deleted {r.deleted:,}"),
+        )
+    if result.quarantined:
+        out_console.print(
+            f"Quarantined {result.quarantined:,} objects (tag {options.quarantine_tag[0]}={options.quarantine_tag[1]}); "
+            + _quarantine_note(clients, bucket_name, options.quarantine_tag)
+        )
+    if result.rescued:
+        out_console.print(
+            f"Rescued {len(result.rescued):,} quarantined objects the registry references again: "
+            + ", ".join(result.rescued[:5])
+            + (" ..." if len(result.rescued) > 5 else "")
+        )
+    if not result.failed:
+        control.record_run(
+            clients.s3,
+            bucket_name,
+            {
+                "time": isoformat(now()),
+                "references": prepared.snapshot.refs.reference_count,
+                "fingerprint": prepared.snapshot.refs.fingerprint,
+                "plan_created_at": prepared.header.get("created_at"),
+                "deleted": result.deleted,
+            },
+        )
+    summary = apply_summary(prepared, result, str(options.audit_path))
+    if prepared.versioned and not options.purge_versions and result.delete_markers:
+        summary["space_freed"] = _space_freed_note(clients, bucket_name, prepared.header["scope"]["prefixes"])
+    if as_json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        print_apply(out_console, summary)
+        if "space_freed" in summary:
+            out_console.print(f"  {summary['space_freed']}")
+    return bool(result.failed)
+
+
+def _quarantine_tag(flag: str | None, config: GcConfig) -> tuple[str, str]:
+    if flag:
+        return parse_tag(flag)
+    return config.quarantine_tag or DEFAULT_TAG
+
+
+def _quarantine_note(clients: AwsClients, bucket: str, tag: tuple[str, str]) -> str:
+    """When S3 will act on the tag: lifecycle expiration counts from creation, not from the tagging."""
+    try:
+        rules = lifecycle_from_bucket(clients.s3, bucket).configuration["Rules"]
+    except AwsError as exc:
+        return f"{exc}: the bucket's quarantine rule, if any, expires them"
+    days = [
+        r.get("Expiration", {}).get("Days")
+        for r in rules
+        if r.get("Status") == "Enabled"
+        and (r.get("Filter") or {}).get("Tag") == {"Key": tag[0], "Value": tag[1]}
+    ]
+    if not days or days[0] is None:
+        return "no lifecycle rule expires objects with this tag: they stay until deleted or rescued"
+    return (
+        f"the quarantine rule expires them {days[0]} days after creation, so those already older go at S3's next "
+        "lifecycle run (about a day); `artifact-gc rescue` removes the tag until then"
+    )
+
+
+def _space_freed_note(clients: AwsClients, bucket: str, prefixes: list[str]) -> str:
+    try:
+        rules = lifecycle_from_bucket(clients.s3, bucket).configuration["Rules"]
+    except AwsError as exc:
+        return f"{exc}: space is freed when noncurrent versions expire"
+    days = noncurrent_expiration_days(rules, prefixes)
+    if days is None:
+        return (
+            "no lifecycle rule expires noncurrent versions in this scope: the old versions keep their bytes until "
+            "deleted (add NoncurrentVersionExpiration, or apply with --purge-versions)"
+        )
+    return (
+        f"the space is freed when the lifecycle expires the noncurrent versions, about {days} days from now"
+    )
+
+
+def restore(
+    audit_log: Annotated[
+        Path, typer.Argument(metavar="AUDIT_LOG", help="Audit log written by `artifact-gc apply`.")
+    ],
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", "-y", help="Do not ask for confirmation (required when not on a terminal)."),
+    ] = False,
+    lock_ttl: LockTtl = "1h",
+    profile: Profile = None,
+    region: Region = None,
+    endpoint_url: EndpointUrl = None,
+) -> None:
+    """Undo an apply on a versioned bucket: remove exactly the delete markers it created.
+
+    Deletions that were permanent (unversioned bucket, --purge-versions) cannot be restored: restore says
+    so and exits 2 when nothing at all can be restored, 1 when only part could.
+    """
+
+    def action() -> None:
+        plan = read_audit(audit_log)
+        if not plan.markers:
+            raise UsageError(
+                f"nothing can be restored: the {len(plan.permanent)} deletions in {audit_log} were permanent "
+                "(the bucket is not versioned, or they were purged with --purge-versions)"
+            )
+        clients = AwsClients(AwsSettings(region=region, profile=profile, endpoint_url=endpoint_url))
+        ttl = timedelta(seconds=parse_duration(lock_ttl, "--lock-ttl"))
+        lease = control.acquire(clients.s3, plan.bucket, ttl, now(), f"restore {audit_log.name}")
+        try:
+            markers = check_markers(clients.s3, plan.bucket, plan.markers)
+            gone = len(plan.markers) - len(markers)
+            question = (
+                f"Remove {len(markers):,} delete markers in s3://{plan.bucket}, restoring those objects?"
+            )
+            if markers and not yes:
+                if not sys.stdin.isatty():
+                    raise UsageError("not on a terminal: pass --yes to restore without confirmation")
+                if not typer.confirm(question, default=False, err=True):
+                    raise SafetyError("not confirmed: nothing was restored")
+            result = remove_markers(clients.s3, plan.bucket, markers)
+        finally:
+            control.release(clients.s3, lease, now())
+        out_console.print(
+            f"Restored {len(result.restored):,} objects in s3://{plan.bucket}"
+            + (
+                f"; {gone + len(result.already):,} markers were already gone (restored before?)"
+                if gone or result.already
+                else ""
+            )
+        )
+        for key, reason in result.failed:
+            out_console.print(f"  [red]failed[/red] {key}: {reason}")
+        if plan.permanent:
+            out_console.print(
+                f"  {len(plan.permanent):,} deletions were permanent and cannot be restored: "
+                + ", ".join(plan.permanent[:5])
+                + (" ..." if len(plan.permanent) > 5 else "")
+            )
+        if result.failed or plan.permanent:
+            raise typer.Exit(EXIT_RUNTIME)
+
+    guarded(action)
+
+
+def rescue(
+    key: Annotated[list[str] | None, typer.Option("--key", help="Rescue this key (repeatable).")] = None,
+    prefix: Annotated[
+        list[str] | None,
+        typer.Option("--prefix", help="Rescue every quarantined object under this prefix (repeatable)."),
+    ] = None,
+    plan_file: Annotated[
+        Path | None, typer.Option("--plan", help="Rescue the candidates of this plan.")
+    ] = None,
+    bucket: Bucket = None,
+    quarantine_tag: QuarantineTag = None,
+    lock_ttl: LockTtl = "1h",
+    tf_dir: TfDir = None,
+    tf_outputs: TfOutputs = None,
+    terraform_bin: TerraformBin = "terraform",
+    profile: Profile = None,
+    region: Region = None,
+    endpoint_url: EndpointUrl = None,
+) -> None:
+    """Remove the quarantine tag (and its date tag) from objects, by key, prefix or plan."""
+
+    def action() -> None:
+        if not (key or prefix or plan_file):
+            raise UsageError("say what to rescue: --key, --prefix or --plan")
+        config = load_config(tf_dir, tf_outputs, terraform_bin, {"bucket": bucket, "region": region})
+        keys = list(key or [])
+        bucket_name = config.bucket
+        if plan_file:
+            header = read_header(plan_file)
+            if bucket_name and bucket_name != header.get("bucket"):
+                raise UsageError(
+                    f"--plan {plan_file} is for bucket {header.get('bucket')!r}, not {bucket_name!r}"
+                )
+            bucket_name = header.get("bucket")
+            keys += [c.obj.key for c in iter_candidates(plan_file)]
+        if not bucket_name:
+            raise UsageError("no bucket: give --bucket, --plan, or --tf-dir/--tf-outputs")
+        tag = _quarantine_tag(quarantine_tag, config)
+        clients = AwsClients(AwsSettings(region=config.region, profile=profile, endpoint_url=endpoint_url))
+        for each in prefix or []:
+            pages = clients.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket_name, Prefix=each)
+            keys += [o["Key"] for page in pages for o in page.get("Contents", ())]
+        ttl = timedelta(seconds=parse_duration(lock_ttl, "--lock-ttl"))
+        lease = control.acquire(clients.s3, bucket_name, ttl, now(), "rescue")
+        try:
+            rescued = [k for k in dict.fromkeys(keys) if remove_tags(clients.s3, bucket_name, k, tag)]
+        finally:
+            control.release(clients.s3, lease, now())
+        out_console.print(
+            f"Rescued {len(rescued):,} objects in s3://{bucket_name} (removed {tag[0]}={tag[1]}); "
+            f"{len(set(keys)) - len(rescued):,} others carried no quarantine tag"
+        )
+
+    guarded(action)

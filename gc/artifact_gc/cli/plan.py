@@ -1,0 +1,124 @@
+"""`artifact-gc plan`: the dry run that writes a plan file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from artifact_gc.aws import AwsClients, AwsSettings
+from artifact_gc.cli.options import (
+    AcceptShrink,
+    AllowEmpty,
+    Bucket,
+    EndpointUrl,
+    JsonOut,
+    Manifest,
+    MaxBytes,
+    MaxFraction,
+    MaxShrink,
+    MinAge,
+    PathAttribute,
+    Prefix,
+    Profile,
+    Region,
+    RegistryTable,
+    ScanPageSize,
+    ScanSegments,
+    SkipWhere,
+    TerraformBin,
+    TfDir,
+    TfOutputs,
+    guarded,
+    load_config,
+    now,
+    out_console,
+    progress_bar,
+)
+from artifact_gc.collect.planner import PlanOptions, raise_if_refused, run_plan
+from artifact_gc.registry.sources import SkipRule
+from artifact_gc.render.run_summary import human_bytes, plan_summary, print_plan
+
+
+def plan(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Plan file to write (JSON Lines).")],
+    bucket: Bucket = None,
+    registry_table: RegistryTable = None,
+    path_attribute: PathAttribute = None,
+    manifest: Manifest = None,
+    prefix: Prefix = None,
+    min_age_days: MinAge = None,
+    keep: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--keep",
+            envvar="ARTIFACT_GC_KEEP",
+            help="Never collect keys matching this glob (repeatable; * also matches /).",
+        ),
+    ] = None,
+    skip_where: SkipWhere = None,
+    scan_segments: ScanSegments = 1,
+    scan_page_size: ScanPageSize = None,
+    allow_empty_registry: AllowEmpty = False,
+    max_delete_fraction: MaxFraction = 0.5,
+    max_delete_bytes: MaxBytes = None,
+    max_registry_shrink: MaxShrink = 0.1,
+    accept_registry_shrink: AcceptShrink = False,
+    tf_dir: TfDir = None,
+    tf_outputs: TfOutputs = None,
+    terraform_bin: TerraformBin = "terraform",
+    profile: Profile = None,
+    region: Region = None,
+    endpoint_url: EndpointUrl = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Dry run: find unreferenced, old-enough objects and write them to a plan file. Modifies nothing."""
+
+    def action() -> None:
+        config = load_config(
+            tf_dir,
+            tf_outputs,
+            terraform_bin,
+            {
+                "bucket": bucket,
+                "region": region,
+                "registry_tables": registry_table,
+                "path_attributes": path_attribute,
+                "manifests": manifest,
+                "prefixes": prefix,
+                "min_age_days": min_age_days,
+            },
+        )
+        options = PlanOptions(
+            out=out,
+            keep_globs=tuple(keep or ()),
+            skip_where=tuple(SkipRule.parse(rule) for rule in skip_where or ()),
+            scan_segments=scan_segments,
+            scan_page_size=scan_page_size,
+            allow_empty_registry=allow_empty_registry,
+            max_registry_shrink=max_registry_shrink,
+            accept_registry_shrink=accept_registry_shrink,
+            max_delete_fraction=max_delete_fraction,
+            max_delete_bytes=max_delete_bytes,
+        )
+        clients = AwsClients(AwsSettings(region=config.region, profile=profile, endpoint_url=endpoint_url))
+        with progress_bar() as progress:
+            task = progress.add_task("reading the registry", total=None)
+
+            def on_page(scope: str, objects: int, size: int) -> None:
+                progress.update(
+                    task,
+                    description=f"listing {scope or '(whole bucket)'}: {objects:,} objects, {human_bytes(size)}",
+                )
+
+            result = run_plan(config, options, clients, now(), on_page)
+        summary = plan_summary(result, str(out))
+        if as_json:
+            print(json.dumps(summary, indent=2, ensure_ascii=False))
+        else:
+            print_plan(out_console, summary)
+        raise_if_refused(result)
+
+    guarded(action)
