@@ -29,6 +29,8 @@ class GcConfig:
     prefixes: tuple[str, ...] | None = None
     min_age_days: int | None = None
     quarantine_tag: tuple[str, str] | None = None
+    # S3 access points mapped to the bucket they serve: (alias, ARN or host; bucket) pairs
+    access_points: tuple[tuple[str, str], ...] = ()
 
     @property
     def effective_path_attributes(self) -> tuple[str, ...]:
@@ -90,7 +92,31 @@ def _from_gc_config(tf: Mapping[str, Any]) -> GcConfig:
         prefixes=strings("gc_prefixes") if prefixes is not None else None,
         min_age_days=None if min_age is None else int(min_age),
         quarantine_tag=_tag(tf.get("quarantine_tag")),
+        access_points=_access_points_from_tf(tf.get("access_points")),
     )
+
+
+def _access_points_from_tf(value: Any) -> tuple[tuple[str, str], ...]:
+    """``gc_config.access_points``: a map of access point alias, ARN or host to the bucket it serves."""
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and k and isinstance(v, str) and v for k, v in value.items()
+    ):
+        raise UsageError(
+            f"gc_config.access_points: expected a map of access point to bucket name, got {value!r}"
+        )
+    return tuple(sorted(value.items()))
+
+
+def parse_access_point(text: str) -> tuple[str, str]:
+    """``--access-point NAME=BUCKET``: NAME is an access point alias, ARN or host name."""
+    name, sep, bucket = text.rpartition("=")
+    if not sep or not name.strip() or not bucket.strip() or "/" in bucket:
+        raise UsageError(
+            f"--access-point {text!r}: expected NAME=BUCKET, e.g. my-ap-abc123-s3alias=ml-artifacts"
+        )
+    return name.strip(), bucket.strip()
 
 
 def _tag(value: Any) -> tuple[str, str] | None:

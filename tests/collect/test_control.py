@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from artifact_gc.cli.app import app
 from artifact_gc.collect import control
 from artifact_gc.collect.planner import PlanOptions, run_plan
-from artifact_gc.collect.safety import check_registry_shrink
+from artifact_gc.collect.safety import BASELINE_WINDOW, check_registry_shrink
 from artifact_gc.config import GcConfig
 from artifact_gc.errors import SafetyError
 
@@ -70,12 +70,31 @@ def test_history_keeps_the_last_runs(world: World) -> None:
 def test_check_registry_shrink() -> None:
     history = [{"time": "t1", "references": 1000}, {"time": "t2", "references": 200}]
     assert check_registry_shrink([], 0, 0.1) is None
-    assert check_registry_shrink(history, 181, 0.1) is None  # the last run counts, not the largest
-    assert "90 %" not in (check_registry_shrink(history, 179, 0.1) or "")
+    # the largest of the recent runs is the baseline, not only the last: a slow leak is caught
+    reason = check_registry_shrink(history, 200, 0.1)
+    assert reason and "200 references, 80% fewer than the 1000 of the run of t1" in reason
+    assert check_registry_shrink(history, 900, 0.1) is None  # exactly 10 % fewer: allowed
+    assert check_registry_shrink(history, 899, 0.1) is not None  # just past 10 %: refused
     reason = check_registry_shrink(history, 150, 0.1)
-    assert (
-        reason and "150 references, 25% fewer than the 200" in reason and "--accept-registry-shrink" in reason
-    )
+    assert reason and "85% fewer than the 1000" in reason and "--accept-registry-shrink" in reason
+
+
+def test_an_accepted_shrink_becomes_the_new_baseline() -> None:
+    history = [
+        {"time": "t1", "references": 1000},
+        {"time": "t2", "references": 200, "accepted_shrink": True},
+        {"time": "t3", "references": 210},
+    ]
+    assert check_registry_shrink(history, 190, 0.1) is None  # 190 >= 0.9 * 210
+    reason = check_registry_shrink(history, 180, 0.1)
+    assert reason and "fewer than the 210 of the run of t3" in reason
+
+
+def test_only_the_recent_window_counts() -> None:
+    old = [{"time": f"t{i}", "references": 1000} for i in range(3)]
+    recent = [{"time": f"r{i}", "references": 100} for i in range(BASELINE_WINDOW)]
+    assert check_registry_shrink(old + recent, 95, 0.1) is None
+    assert check_registry_shrink(old + recent[1:], 95, 0.1) is not None  # one old run still in the window
 
 
 def test_plan_refuses_a_shrunken_registry_unless_accepted(world: World, tmp_path: Path) -> None:
@@ -101,7 +120,7 @@ def test_the_control_prefix_is_never_a_candidate(world: World, tmp_path: Path) -
     world.register("models/keep/")
     control.record_run(world.s3, BUCKET, {"time": "t", "references": 1})
     for key in (control.HISTORY_KEY, ".artifact-gc/lock.json"):
-        world.put(key, age_days=400, body=b"{}")
+        world.put(key, age_days=400, body=b'{"runs": []}')
     result = run_plan(
         GcConfig(bucket=BUCKET, registry_tables=(TABLE,), prefixes=("",)),
         PlanOptions(out=tmp_path / "p.jsonl", max_delete_fraction=1.0),
@@ -136,8 +155,11 @@ def test_apply_takes_releases_and_records(world: World, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     lock = json.loads(world.s3.get_object(Bucket=BUCKET, Key=control.LOCK_KEY)["Body"].read())
     assert lock["released"] is True
-    (run,) = control.read_history(world.s3, BUCKET)
-    assert run["references"] == 1 and run["deleted"] == 1 and run["fingerprint"].startswith("sha256:")
+    listed = world.s3.list_objects_v2(Bucket=BUCKET, Prefix=control.HISTORY_FOLDER)["Contents"]
+    assert len(listed) == 2  # the table's own baseline, and all sources together
+    for entry in listed:
+        (run,) = control.read_history(world.s3, BUCKET, entry["Key"])
+        assert run["references"] == 1 and run["deleted"] == 1 and run["fingerprint"].startswith("sha256:")
     # the registry then loses its only reference: the next plan refuses
     world.ddb.delete_item(TableName=TABLE, Key={"model_id": {"S": "m"}, "version": {"N": "1"}})
     world.register("models/other/")

@@ -152,9 +152,15 @@ def test_bad_manifests_fail_closed(
 def test_missing_or_binary_manifest(tmp_path: Path) -> None:
     with pytest.raises(RegistryError, match="cannot be read"):
         refs_of(ManifestSource(str(tmp_path / "nope.txt")))
-    (tmp_path / "bin.txt").write_bytes(b"\xff\xfe\x00")
-    with pytest.raises(RegistryError, match="not UTF-8"):
+    (tmp_path / "bin.txt").write_bytes(b"\xff\xfe\x00")  # a UTF-16 mark, then half a character
+    with pytest.raises(RegistryError, match="not UTF-16-LE text"):
         refs_of(ManifestSource(str(tmp_path / "bin.txt")))
+    (tmp_path / "latin1.txt").write_bytes(b"models/caf\xe9/\n")
+    with pytest.raises(RegistryError, match="not UTF-8 text"):
+        refs_of(ManifestSource(str(tmp_path / "latin1.txt")))
+    (tmp_path / "nul.txt").write_bytes(b"models/a/\x00\n")
+    with pytest.raises(RegistryError, match="NUL bytes"):
+        refs_of(ManifestSource(str(tmp_path / "nul.txt")))
 
 
 # -------------------------------------------------------------------------------------------- collection

@@ -13,6 +13,7 @@ import typer
 from artifact_gc.aws import AwsClients, AwsSettings
 from artifact_gc.cli.options import (
     AcceptShrink,
+    AccessPoint,
     AllowEmpty,
     Bucket,
     EndpointUrl,
@@ -34,6 +35,7 @@ from artifact_gc.cli.options import (
     TerraformBin,
     TfDir,
     TfOutputs,
+    env_list,
     err_console,
     guarded,
     load_config,
@@ -46,7 +48,7 @@ from artifact_gc.collect.apply import ApplyOptions, execute_apply, prepare_apply
 from artifact_gc.collect.planfile import isoformat, iter_candidates, read_header
 from artifact_gc.collect.quarantine import DEFAULT_TAG, parse_tag, remove_tags
 from artifact_gc.collect.restore import check_markers, read_audit, remove_markers
-from artifact_gc.config import GcConfig, parse_duration
+from artifact_gc.config import GcConfig, parse_access_point, parse_duration
 from artifact_gc.cost.lifecycle import noncurrent_expiration_days
 from artifact_gc.errors import (
     EXIT_RUNTIME,
@@ -115,6 +117,7 @@ def apply(
     max_delete_bytes: MaxBytes = None,
     max_registry_shrink: MaxShrink = 0.1,
     accept_registry_shrink: AcceptShrink = False,
+    access_point: AccessPoint = None,
     tf_dir: TfDir = None,
     tf_outputs: TfOutputs = None,
     terraform_bin: TerraformBin = "terraform",
@@ -137,10 +140,13 @@ def apply(
             {
                 "bucket": bucket,
                 "region": region,
-                "registry_tables": registry_table,
-                "path_attributes": path_attribute,
-                "manifests": manifest,
-                "prefixes": prefix,
+                "registry_tables": env_list(registry_table, "ARTIFACT_GC_REGISTRY_TABLE", "words"),
+                "path_attributes": env_list(path_attribute, "ARTIFACT_GC_PATH_ATTRIBUTE"),
+                "manifests": env_list(manifest, "ARTIFACT_GC_MANIFEST"),
+                "prefixes": env_list(prefix, "ARTIFACT_GC_PREFIX"),
+                "access_points": [
+                    parse_access_point(x) for x in env_list(access_point, "ARTIFACT_GC_ACCESS_POINT") or ()
+                ],
                 "min_age_days": min_age_days,
             },
         )
@@ -240,15 +246,16 @@ def _apply_under_lease(
             + (" ..." if len(result.rescued) > 5 else "")
         )
     if not result.failed:
-        control.record_run(
+        control.record_baselines(
             clients.s3,
             bucket_name,
+            prepared.snapshot.baselines(),
+            prepared.header["scope"]["prefixes"],
             {
                 "time": isoformat(now()),
-                "references": prepared.snapshot.refs.reference_count,
-                "fingerprint": prepared.snapshot.refs.fingerprint,
                 "plan_created_at": prepared.header.get("created_at"),
                 "deleted": result.deleted,
+                "accepted_shrink": bool(options.accept_registry_shrink and prepared.shrink_reason),
             },
         )
     summary = apply_summary(prepared, result, str(options.audit_path))

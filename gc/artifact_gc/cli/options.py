@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,31 +39,29 @@ Bucket = Annotated[
 RegistryTable = Annotated[
     list[str] | None,
     typer.Option(
-        "--registry-table", envvar="ARTIFACT_GC_REGISTRY_TABLE", help="DynamoDB registry table (repeatable)."
+        "--registry-table",
+        help="DynamoDB registry table (repeatable; env ARTIFACT_GC_REGISTRY_TABLE, space- or line-separated).",
     ),
 ]
 PathAttribute = Annotated[
     list[str] | None,
     typer.Option(
         "--path-attribute",
-        envvar="ARTIFACT_GC_PATH_ATTRIBUTE",
-        help="Registry attribute holding artifact locations (repeatable; default s3_path).",
+        help="Registry attribute holding artifact locations (repeatable; default s3_path; a.b reads a nested map too; env ARTIFACT_GC_PATH_ATTRIBUTE, one per line).",
     ),
 ]
 Manifest = Annotated[
     list[str] | None,
     typer.Option(
         "--manifest",
-        envvar="ARTIFACT_GC_MANIFEST",
-        help="Manifest of referenced locations: local path or s3:// (JSON, YAML or one URI a line; repeatable).",
+        help="Manifest of referenced locations: local path or s3:// (JSON, YAML or one URI a line; repeatable; env ARTIFACT_GC_MANIFEST, one per line).",
     ),
 ]
 Prefix = Annotated[
     list[str] | None,
     typer.Option(
         "--prefix",
-        envvar="ARTIFACT_GC_PREFIX",
-        help="Key prefix the GC may touch (repeatable; default gc_config.gc_prefixes; '' = whole bucket).",
+        help="Key prefix the GC may touch (repeatable; default gc_config.gc_prefixes; '' = whole bucket; env ARTIFACT_GC_PREFIX, one per line).",
     ),
 ]
 MinAge = Annotated[
@@ -111,8 +110,7 @@ SkipWhere = Annotated[
     list[str] | None,
     typer.Option(
         "--skip-where",
-        envvar="ARTIFACT_GC_SKIP_WHERE",
-        help="Registry rows whose string ATTRIBUTE equals VALUE protect nothing, e.g. status=deleted (repeatable; off by default).",
+        help="Registry rows whose string ATTRIBUTE equals VALUE protect nothing, e.g. status=deleted (repeatable; off by default; env ARTIFACT_GC_SKIP_WHERE, one per line).",
     ),
 ]
 ScanSegments = Annotated[
@@ -186,12 +184,31 @@ QuarantineTag = Annotated[
         help="KEY=VALUE of the quarantine tag (default gc_config.quarantine_tag, else artifact-gc=condemned).",
     ),
 ]
+AccessPoint = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--access-point",
+        help="NAME=BUCKET: references through this S3 access point (alias, ARN or host) mean BUCKET (repeatable; env ARTIFACT_GC_ACCESS_POINT, one per line).",
+    ),
+]
 AcceptShrink = Annotated[
     bool,
     typer.Option(
         "--accept-registry-shrink", help="Proceed although the registry shrank (after checking it)."
     ),
 ]
+
+
+def env_list(given: list[str] | None, variable: str, separator: str = "lines") -> list[str] | None:
+    """A repeatable flag's values, else its environment variable's: one value per line (globs, prefixes,
+    paths and attribute names may hold spaces), or split on any white space for names that cannot."""
+    if given:
+        return given
+    raw = os.environ.get(variable)
+    if raw is None:
+        return given
+    values = raw.split() if separator == "words" else [line.rstrip("\r") for line in raw.split("\n")]
+    return [v for v in values if v.strip()] or None
 
 
 def load_config(

@@ -11,6 +11,7 @@ import typer
 from artifact_gc.aws import AwsClients, AwsSettings
 from artifact_gc.cli.options import (
     AcceptShrink,
+    AccessPoint,
     AllowEmpty,
     Bucket,
     EndpointUrl,
@@ -31,6 +32,7 @@ from artifact_gc.cli.options import (
     TerraformBin,
     TfDir,
     TfOutputs,
+    env_list,
     guarded,
     load_config,
     now,
@@ -38,6 +40,7 @@ from artifact_gc.cli.options import (
     progress_bar,
 )
 from artifact_gc.collect.planner import PlanOptions, raise_if_refused, run_plan
+from artifact_gc.config import parse_access_point
 from artifact_gc.registry.sources import SkipRule
 from artifact_gc.render.run_summary import human_bytes, plan_summary, print_plan
 
@@ -54,8 +57,7 @@ def plan(
         list[str] | None,
         typer.Option(
             "--keep",
-            envvar="ARTIFACT_GC_KEEP",
-            help="Never collect keys matching this glob (repeatable; * also matches /).",
+            help="Never collect keys matching this glob (repeatable; * also matches /; env ARTIFACT_GC_KEEP, one glob per line).",
         ),
     ] = None,
     skip_where: SkipWhere = None,
@@ -66,6 +68,7 @@ def plan(
     max_delete_bytes: MaxBytes = None,
     max_registry_shrink: MaxShrink = 0.1,
     accept_registry_shrink: AcceptShrink = False,
+    access_point: AccessPoint = None,
     tf_dir: TfDir = None,
     tf_outputs: TfOutputs = None,
     terraform_bin: TerraformBin = "terraform",
@@ -84,17 +87,22 @@ def plan(
             {
                 "bucket": bucket,
                 "region": region,
-                "registry_tables": registry_table,
-                "path_attributes": path_attribute,
-                "manifests": manifest,
-                "prefixes": prefix,
+                "registry_tables": env_list(registry_table, "ARTIFACT_GC_REGISTRY_TABLE", "words"),
+                "path_attributes": env_list(path_attribute, "ARTIFACT_GC_PATH_ATTRIBUTE"),
+                "manifests": env_list(manifest, "ARTIFACT_GC_MANIFEST"),
+                "prefixes": env_list(prefix, "ARTIFACT_GC_PREFIX"),
+                "access_points": [
+                    parse_access_point(x) for x in env_list(access_point, "ARTIFACT_GC_ACCESS_POINT") or ()
+                ],
                 "min_age_days": min_age_days,
             },
         )
         options = PlanOptions(
             out=out,
-            keep_globs=tuple(keep or ()),
-            skip_where=tuple(SkipRule.parse(rule) for rule in skip_where or ()),
+            keep_globs=tuple(env_list(keep, "ARTIFACT_GC_KEEP") or ()),
+            skip_where=tuple(
+                SkipRule.parse(rule) for rule in env_list(skip_where, "ARTIFACT_GC_SKIP_WHERE") or ()
+            ),
             scan_segments=scan_segments,
             scan_page_size=scan_page_size,
             allow_empty_registry=allow_empty_registry,

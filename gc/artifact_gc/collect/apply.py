@@ -22,7 +22,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from artifact_gc.aws import AwsClients, aws_message, error_code
-from artifact_gc.collect.control import read_history
+from artifact_gc.collect.control import check_shrink
 from artifact_gc.collect.journal import Journal, audited, pending_items, plan_digest
 from artifact_gc.collect.object_info import ObjectInfo
 from artifact_gc.collect.planfile import Candidate, isoformat, iter_candidates, parse_iso, read_header
@@ -37,7 +37,6 @@ from artifact_gc.collect.safety import (
     check_account,
     check_delete_limits,
     check_plan_age,
-    check_registry_shrink,
     check_restated_config,
 )
 from artifact_gc.config import GcConfig
@@ -81,6 +80,8 @@ class PreparedApply:
     to_delete: int
     to_delete_bytes: int
     newly_protected: list[str]
+    shrink_reason: str | None = None  # a shrink that --accept-registry-shrink let through
+    sources: list[Any] = field(default_factory=list)  # the plan's registry sources, re-read during apply
 
 
 @dataclass
@@ -147,13 +148,13 @@ def prepare_apply(
         source_from_spec(spec, clients.dynamodb, clients.s3, options.scan_segments, options.scan_page_size)
         for spec in source_specs
     ]
-    snapshot = collect_references(sources, bucket, clients.s3_endpoint_hosts(), options.allow_empty_registry)
-    if not options.accept_registry_shrink:
-        reason = check_registry_shrink(
-            read_history(clients.s3, bucket), snapshot.refs.reference_count, options.max_registry_shrink
-        )
-        if reason:
-            raise SafetyError(reason)
+    access_points = header["registry"].get("access_points") or {}
+    snapshot = collect_references(
+        sources, bucket, clients.s3_endpoint_hosts(), options.allow_empty_registry, access_points
+    )
+    reason, _ = check_shrink(clients.s3, bucket, snapshot.baselines(), prefixes, options.max_registry_shrink)
+    if reason and not options.accept_registry_shrink:
+        raise SafetyError(reason)
 
     count = 0
     to_delete = to_delete_bytes = 0
@@ -181,7 +182,17 @@ def prepare_apply(
     )
     if reason:
         raise SafetyError(reason)
-    return PreparedApply(plan_path, header, snapshot, versioned, to_delete, to_delete_bytes, newly_protected)
+    return PreparedApply(
+        plan_path,
+        header,
+        snapshot,
+        versioned,
+        to_delete,
+        to_delete_bytes,
+        newly_protected,
+        shrink_reason=reason,
+        sources=sources,
+    )
 
 
 def _check_candidate_in_plan_scope(

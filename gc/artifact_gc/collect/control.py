@@ -11,9 +11,11 @@ The control prefix is never a GC candidate.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +24,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from artifact_gc.aws import aws_message, error_code
 from artifact_gc.collect.planfile import isoformat, parse_iso
+from artifact_gc.collect.safety import check_baselines_shrink
 from artifact_gc.errors import AwsError, SafetyError
+from artifact_gc.registry.sources import ALL_SOURCES
 
 CONTROL_PREFIX = ".artifact-gc/"
 LOCK_KEY = CONTROL_PREFIX + "lock.json"
@@ -164,19 +168,144 @@ def release(s3: Any, lease: Lease, now: datetime) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------- history
+#
+# The shrink interlock compares each run with the runs before it. Its evidence lives in objects whose
+# names contain "history", one per baseline: each registry source and the sources together, each for one
+# scope, so two GC configurations sharing a bucket never overwrite each other's baseline. The evidence is
+# read strictly: an unreadable or malformed history refuses the run (exit 3) until it is repaired or reset
+# on purpose with ``artifact-gc reset-registry-history``; a missing one is a first run.
+
+HISTORY_FOLDER = CONTROL_PREFIX + "registry-history/"
+HISTORY_RESET_COMMAND = "artifact-gc reset-registry-history --bucket {bucket}"
 
 
-def read_history(s3: Any, bucket: str) -> list[dict[str, Any]]:
-    document, _ = _get(s3, bucket, HISTORY_KEY)
-    runs = (document or {}).get("runs", [])
-    return [r for r in runs if isinstance(r, dict)]
+def baseline_key(identity: Any, prefixes: Sequence[str]) -> str:
+    """The history object of one baseline: a registry source (or all of them) over one scope."""
+    canonical = json.dumps({"identity": identity, "scope": sorted(prefixes)}, sort_keys=True)
+    return HISTORY_FOLDER + hashlib.sha256(canonical.encode()).hexdigest()[:32] + ".json"
 
 
-def record_run(s3: Any, bucket: str, entry: dict[str, Any], attempts: int = 5) -> None:
+def _bad_history(bucket: str, key: str, why: str) -> SafetyError:
+    return SafetyError(
+        f"the registry history s3://{bucket}/{key} {why}: the registry-shrink interlock cannot compare, so "
+        f"nothing is deleted; repair it, or reset it on purpose with `{HISTORY_RESET_COMMAND.format(bucket=bucket)}`"
+    )
+
+
+def read_history(s3: Any, bucket: str, key: str = HISTORY_KEY) -> list[dict[str, Any]]:
+    """The runs recorded at ``key`` ([] when there is none); SafetyError when it cannot be trusted."""
+    return _read_history(s3, bucket, key)[0]
+
+
+def _read_history(s3: Any, bucket: str, key: str) -> tuple[list[dict[str, Any]], str | None]:
+    try:
+        answer = s3.get_object(Bucket=bucket, Key=key)
+        body = answer["Body"].read()
+    except ClientError as exc:
+        if error_code(exc) in ("NoSuchKey", "404"):
+            return [], None
+        raise _bad_history(bucket, key, f"cannot be read ({aws_message(exc)})") from exc
+    except BotoCoreError as exc:
+        raise _bad_history(bucket, key, f"cannot be read ({aws_message(exc)})") from exc
+    try:
+        document = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise _bad_history(bucket, key, "is not JSON") from exc
+    runs = document.get("runs") if isinstance(document, dict) else None
+    if not isinstance(runs, list):
+        raise _bad_history(bucket, key, "has no list of runs")
+    for index, run in enumerate(runs):
+        references = run.get("references") if isinstance(run, dict) else None
+        if isinstance(references, bool) or not isinstance(references, int) or references < 0:
+            raise _bad_history(bucket, key, f"run {index} has no whole reference count")
+    return runs, answer.get("ETag")
+
+
+def read_baselines(
+    s3: Any, bucket: str, identities: Mapping[str, Any], prefixes: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Recorded runs per baseline name (each source's name, and ``ALL_SOURCES``), strictly read."""
+    return {
+        name: read_history(s3, bucket, baseline_key(identity, prefixes))
+        for name, identity in identities.items()
+    }
+
+
+def record_run(
+    s3: Any, bucket: str, entry: dict[str, Any], attempts: int = 5, key: str = HISTORY_KEY
+) -> None:
     """Append a successful run (read, then conditional write; retried if another run wrote in between)."""
     for _ in range(attempts):
-        document, etag = _get(s3, bucket, HISTORY_KEY)
-        runs = [*((document or {}).get("runs") or []), entry][-HISTORY_LENGTH:]
-        if _put(s3, bucket, HISTORY_KEY, {"runs": runs}, etag) is not None:
+        runs, etag = _read_history(s3, bucket, key)
+        if _put(s3, bucket, key, {"runs": [*runs, entry][-HISTORY_LENGTH:]}, etag) is not None:
             return
-    raise AwsError(f"could not record the run in s3://{bucket}/{HISTORY_KEY}: it kept changing under us")
+    raise AwsError(f"could not record the run in s3://{bucket}/{key}: it kept changing under us")
+
+
+def _etag_of(s3: Any, bucket: str, key: str) -> tuple[bool, str | None]:
+    try:
+        return True, s3.head_object(Bucket=bucket, Key=key).get("ETag")
+    except ClientError as exc:
+        if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
+            return False, None
+        raise AwsError(f"reading s3://{bucket}/{key} failed: {aws_message(exc)}") from exc
+    except BotoCoreError as exc:
+        raise AwsError(f"reading s3://{bucket}/{key} failed: {aws_message(exc)}") from exc
+
+
+def reset_history(s3: Any, bucket: str, now: datetime, who: str) -> list[str]:
+    """Overwrite every registry-history object with an empty, valid one; return the keys reset.
+
+    Overwriting (not deleting) keeps the runner's IAM free of deletes on the control prefix, and leaves the
+    old evidence as a noncurrent version on a versioned bucket.
+    """
+    keys: list[str] = []
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=HISTORY_KEY.rsplit(".", 1)[0]
+        ):
+            keys += [entry["Key"] for entry in page.get("Contents", ()) if "history" in entry["Key"]]
+    except (ClientError, BotoCoreError) as exc:
+        raise AwsError(f"listing s3://{bucket}/{HISTORY_FOLDER} failed: {aws_message(exc)}") from exc
+    for key in keys:
+        _, etag = _etag_of(s3, bucket, key)
+        if _put(s3, bucket, key, {"runs": [], "reset_at": isoformat(now), "reset_by": who}, etag) is None:
+            raise AwsError(f"s3://{bucket}/{key} changed while it was being reset: run the reset again")
+    return keys
+
+
+def check_shrink(
+    s3: Any,
+    bucket: str,
+    baselines: Mapping[str, tuple[Any, int, str]],
+    prefixes: Sequence[str],
+    max_shrink: float,
+) -> tuple[str | None, dict[str, Any] | None]:
+    """Read each baseline's history and compare: (reason to refuse or None, the last run of all sources).
+
+    Before any per-source history exists, the bucket-wide history of earlier versions is the baseline of
+    all sources together, so an upgrade does not start without one.
+    """
+    histories = read_baselines(s3, bucket, {name: b[0] for name, b in baselines.items()}, prefixes)
+    if not any(histories.values()):
+        histories[ALL_SOURCES] = read_history(s3, bucket, HISTORY_KEY)
+    reason = check_baselines_shrink(histories, {name: b[1] for name, b in baselines.items()}, max_shrink)
+    together = histories.get(ALL_SOURCES) or []
+    return reason, (together[-1] if together else None)
+
+
+def record_baselines(
+    s3: Any,
+    bucket: str,
+    baselines: Mapping[str, tuple[Any, int, str]],
+    prefixes: Sequence[str],
+    entry: Mapping[str, Any],
+) -> None:
+    """Append this successful run to every baseline it belongs to."""
+    for identity, references, fingerprint in baselines.values():
+        record_run(
+            s3,
+            bucket,
+            {**entry, "references": references, "fingerprint": fingerprint},
+            key=baseline_key(identity, prefixes),
+        )

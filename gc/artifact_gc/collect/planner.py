@@ -10,10 +10,10 @@ from typing import Any
 
 from artifact_gc import __version__
 from artifact_gc.aws import AwsClients
-from artifact_gc.collect.control import CONTROL_PREFIX, read_history
+from artifact_gc.collect.control import CONTROL_PREFIX, check_shrink
 from artifact_gc.collect.mark import KeepRules, MarkStats, mark
 from artifact_gc.collect.planfile import PlanWriter, isoformat
-from artifact_gc.collect.safety import check_delete_limits, check_registry_shrink
+from artifact_gc.collect.safety import check_delete_limits
 from artifact_gc.config import GcConfig, normalise_prefixes
 from artifact_gc.errors import SafetyError, UsageError
 from artifact_gc.objects.listing import bucket_versioning, list_pages
@@ -95,13 +95,14 @@ def run_plan(
     sources = build_sources(
         config, clients, options.skip_where, options.scan_segments, options.scan_page_size
     )
-    snapshot = collect_references(sources, bucket, clients.s3_endpoint_hosts(), options.allow_empty_registry)
+    snapshot = collect_references(
+        sources, bucket, clients.s3_endpoint_hosts(), options.allow_empty_registry, config.access_points
+    )
     refs = snapshot.refs
-    history = read_history(s3, bucket)
-    if not options.accept_registry_shrink:
-        reason = check_registry_shrink(history, refs.reference_count, options.max_registry_shrink)
-        if reason:
-            raise SafetyError(reason)
+    # A bad history refuses even with --accept-registry-shrink: that flag accepts a shrink, not a blind run.
+    reason, last_run = check_shrink(s3, bucket, snapshot.baselines(), prefixes, options.max_registry_shrink)
+    if reason and not options.accept_registry_shrink:
+        raise SafetyError(reason)
     # the GC's own state under the control prefix is never a candidate
     keep = KeepRules((*options.keep_globs, CONTROL_PREFIX + "*"))
     stats = MarkStats()
@@ -126,7 +127,8 @@ def run_plan(
                 "cutoff": isoformat(cutoff),
                 "keep": list(options.keep_globs),
             },
-            "registry": snapshot.header(sources) | {"last_run": history[-1] if history else None},
+            "registry": snapshot.header(sources)
+            | {"last_run": last_run, "shrink_accepted": bool(reason and options.accept_registry_shrink)},
             "totals": totals(stats),
         }
         writer.finish(header)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -62,10 +62,18 @@ def check_restated_config(header: Mapping[str, Any], restated: GcConfig) -> str 
             scope.get("prefixes"),
         ),
         ("min age (days)", restated.min_age_days, scope.get("min_age_days")),
+        # the same table name in another region is another registry
+        ("region", restated.region, header.get("region")),
+        (
+            "access points",
+            dict(restated.access_points) if restated.access_points else None,
+            registry.get("access_points") or {},
+        ),
     ]
     for what, given, planned in checks:
         if given is not None and given != planned:
-            return f"{what} {given!r} differ from the plan's {planned!r}: apply the plan as written, or plan again"
+            verb = "differ" if what.endswith("s") else "differs"
+            return f"{what} {given!r} {verb} from the plan's {planned!r}: apply the plan as written, or plan again"
     return None
 
 
@@ -81,18 +89,45 @@ def check_account(planned: str | None, current: str | None) -> str | None:
     return None
 
 
-def check_registry_shrink(history: list[dict[str, Any]], references: int, max_shrink: float) -> str | None:
-    """Refuse when the registry lost more than ``max_shrink`` of the references of the last successful run:
+BASELINE_WINDOW = 10  # runs compared against: a registry that shrinks a little every run is still caught
+
+
+def shrink_baseline(history: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The run to compare with: the largest of the last BASELINE_WINDOW runs, counting back no further
+    than the last run whose shrink was accepted on purpose (``--accept-registry-shrink``)."""
+    recent = list(history[-BASELINE_WINDOW:])
+    for index in range(len(recent) - 1, -1, -1):
+        if recent[index].get("accepted_shrink"):
+            recent = recent[index:]
+            break
+    return max(recent, key=lambda run: int(run.get("references") or 0)) if recent else None
+
+
+def check_registry_shrink(
+    history: Sequence[Mapping[str, Any]], references: int, max_shrink: float, what: str = "the registry"
+) -> str | None:
+    """Refuse when ``what`` lost more than ``max_shrink`` of its references against the baseline run:
     a half-migrated table or a wrong path attribute looks exactly like that, and would condemn everything."""
-    if not history:
+    base = shrink_baseline(history)
+    if base is None:
         return None
-    last = history[-1]
-    before = int(last.get("references") or 0)
+    before = int(base.get("references") or 0)
     if before and references < before * (1 - max_shrink):
         drop = 1 - references / before
         return (
-            f"the registry yields {references} references, {drop:.0%} fewer than the {before} of the last successful run "
-            f"({last.get('time', '?')}), more than --max-registry-shrink {max_shrink:g}: check the registry, or pass "
+            f"{what} yields {references} references, {drop:.0%} fewer than the {before} of the run of "
+            f"{base.get('time', '?')}, more than --max-registry-shrink {max_shrink:g}: check the registry, or pass "
             "--accept-registry-shrink if the shrink is real"
         )
+    return None
+
+
+def check_baselines_shrink(
+    baselines: Mapping[str, Sequence[Mapping[str, Any]]], counts: Mapping[str, int], max_shrink: float
+) -> str | None:
+    """The shrink check for every baseline (each registry source, and all of them together)."""
+    for name, references in counts.items():
+        reason = check_registry_shrink(baselines.get(name, ()), references, max_shrink, what=name)
+        if reason:
+            return reason
     return None

@@ -18,6 +18,9 @@ class Reference:
 
     value: Any
     origin: str
+    # Another reading of a reference already yielded (e.g. a manifest line read up to an inline "#"):
+    # it protects like any reference but is not counted as one more.
+    alternative: bool = False
 
 
 class RegistrySource(Protocol):

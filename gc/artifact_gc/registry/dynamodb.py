@@ -49,6 +49,7 @@ class DynamoDbSource:
     page_size: int | None = None  # items per Scan request; None lets DynamoDB fill 1 MB pages
     rows_read: int = field(default=0, init=False)
     rows_skipped: int = field(default=0, init=False)
+    rows_without_path: int = field(default=0, init=False)  # rows with none of the path attributes
 
     @property
     def name(self) -> str:
@@ -64,8 +65,18 @@ class DynamoDbSource:
 
     def references(self) -> Iterator[Reference]:
         key_attributes = self._key_attributes()
+        # A dotted path attribute (a.b) is read both as the top-level attribute named "a.b" and as the
+        # nested map path a -> b: DynamoDB allows dots in names, so either could be meant.
+        nested_roots = [a.split(".", 1)[0] for a in self.path_attributes if "." in a]
         wanted = list(
-            dict.fromkeys([*self.path_attributes, *key_attributes, *(r.attribute for r in self.skip_where)])
+            dict.fromkeys(
+                [
+                    *self.path_attributes,
+                    *nested_roots,
+                    *key_attributes,
+                    *(r.attribute for r in self.skip_where),
+                ]
+            )
         )
         names = {f"#a{i}": attr for i, attr in enumerate(wanted)}
         scan_args = {
@@ -118,12 +129,29 @@ class DynamoDbSource:
                 self.rows_skipped += 1
                 return
         origin = f"{self.name} row {row}"
+        found = False
         for attr in self.path_attributes:
-            value = item.get(attr)
-            if value is None or "NULL" in value:
-                continue
-            for text in _dynamodb_strings(value, f"{origin} attribute {attr!r}"):
-                yield Reference(text, f"{origin} attribute {attr!r}")
+            for value in _attribute_values(item, attr):
+                if value is None or "NULL" in value:
+                    continue
+                found = True
+                for text in _dynamodb_strings(value, f"{origin} attribute {attr!r}"):
+                    yield Reference(text, f"{origin} attribute {attr!r}")
+        if not found:
+            self.rows_without_path += 1
+
+
+def _attribute_values(item: dict[str, Any], attr: str) -> list[dict[str, Any] | None]:
+    """The literal top-level attribute ``attr`` and, for a dotted name, the nested map path as well."""
+    values = [item.get(attr)]
+    if "." in attr:
+        node: Any = {"M": item}
+        for part in attr.split("."):
+            node = node.get("M", {}).get(part) if isinstance(node, dict) else None
+            if node is None:
+                break
+        values.append(node)
+    return values
 
 
 def _dynamodb_strings(value: dict[str, Any], origin: str) -> list[str]:

@@ -14,13 +14,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 from artifact_gc.aws import aws_message
 from artifact_gc.config import DEFAULT_PATH_ATTRIBUTE
 from artifact_gc.errors import ReferenceParseError, RegistryError
+from artifact_gc.inputs import decode_text
 from artifact_gc.registry.base import Reference
 
 
 @dataclass
 class ManifestSource:
     """A manifest file, local or ``s3://``: a JSON or YAML list (of URIs, or of objects holding the path
-    attribute), or plain text with one URI per line (blank lines and ``#`` comments ignored)."""
+    attribute), or plain text with one URI per line (blank lines and lines starting with ``#`` ignored; an
+    inline ``#`` protects both the whole line and the text before it)."""
 
     location: str
     path_attributes: tuple[str, ...] = (DEFAULT_PATH_ATTRIBUTE,)
@@ -53,10 +55,8 @@ class ManifestSource:
                 raise RegistryError(
                     f"manifest {self.location} cannot be read: {exc.strerror or exc}"
                 ) from exc
-        try:
-            return body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise RegistryError(f"manifest {self.location} is not UTF-8 text ({exc.reason})") from exc
+        # A byte-order mark (PowerShell, Notepad) is not part of the first reference.
+        return decode_text(body, f"manifest {self.location}", RegistryError)
 
 
 def parse_manifest(text: str, location: str, path_attributes: Iterable[str]) -> Iterator[Reference]:
@@ -91,5 +91,12 @@ def parse_manifest(text: str, location: str, path_attributes: Iterable[str]) -> 
                 yield Reference(entry, origin)
         return
     for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip() and not line.lstrip().startswith("#"):
-            yield Reference(line, f"manifest {location} line {number}")
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        origin = f"manifest {location} line {number}"
+        yield Reference(line, origin)
+        # An inline "#" may start a comment ("s3://b/models/v1/   # serving") or belong to the key (keys
+        # may hold "#" and spaces): the text before each "#" is another reading, protected too.
+        for index, char in enumerate(line):
+            if char == "#" and line[:index].strip():
+                yield Reference(line[:index], f"{origin} (read up to '#')", alternative=True)
