@@ -445,7 +445,7 @@ def test_plan_older_than_max_age_is_refused(world: World, tmp_path: Path) -> Non
 def test_restated_config_must_match_the_plan(world: World, tmp_path: Path, restated: GcConfig) -> None:
     seed(world)
     plan_path = plan(world, tmp_path)
-    with pytest.raises(SafetyError, match="differs? from the plan"):
+    with pytest.raises(SafetyError, match=r"differs? from the plan"):
         apply(world, plan_path, restated)
     assert len(world.listed_keys()) == 7
 
