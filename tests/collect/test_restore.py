@@ -39,7 +39,7 @@ def test_restore_brings_back_exactly_what_apply_deleted(versioned_world: World, 
     assert body == b"models/drop/b"
     assert "DeleteMarkers" not in world.s3.list_object_versions(Bucket=BUCKET, Prefix="models/")
     again = CliRunner().invoke(app, ["restore", str(audit), "--yes"])
-    assert again.exit_code == 0 and "2 markers were already gone" in again.output
+    assert again.exit_code == 0 and "2 were already back" in again.output
 
 
 def test_restore_never_deletes_a_data_version(versioned_world: World, tmp_path: Path) -> None:

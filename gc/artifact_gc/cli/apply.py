@@ -47,7 +47,7 @@ from artifact_gc.collect import control
 from artifact_gc.collect.apply import ApplyOptions, execute_apply, prepare_apply
 from artifact_gc.collect.planfile import isoformat, iter_candidates, read_header
 from artifact_gc.collect.quarantine import DEFAULT_TAG, parse_tag, remove_tags
-from artifact_gc.collect.restore import check_markers, read_audit, remove_markers
+from artifact_gc.collect.restore import check_markers, read_audit, remove_markers, still_deleted
 from artifact_gc.config import GcConfig, parse_access_point, parse_duration
 from artifact_gc.cost.lifecycle import noncurrent_expiration_days
 from artifact_gc.errors import (
@@ -56,7 +56,7 @@ from artifact_gc.errors import (
     SafetyError,
     UsageError,
 )
-from artifact_gc.render.run_summary import apply_summary, human_bytes, print_apply
+from artifact_gc.render.run_summary import apply_question, apply_summary, escape_key, print_apply
 from artifact_gc.report.build import (
     lifecycle_from_bucket,
 )
@@ -94,6 +94,14 @@ def apply(
         ),
     ] = "24h",
     lock_ttl: LockTtl = "1h",
+    registry_refresh: Annotated[
+        str,
+        typer.Option(
+            "--registry-refresh",
+            envvar="ARTIFACT_GC_REGISTRY_REFRESH",
+            help="Re-read the registry before the next batch once this long has passed since the last read (0s: before every batch).",
+        ),
+    ] = "5m",
     mode: Annotated[
         str,
         typer.Option(
@@ -165,6 +173,7 @@ def apply(
             scan_segments=scan_segments,
             scan_page_size=scan_page_size,
             batch_size=batch_size,
+            registry_refresh_seconds=parse_duration(registry_refresh, "--registry-refresh"),
         )
         header = read_header(plan_file)
         clients = AwsClients(
@@ -204,22 +213,16 @@ def _apply_under_lease(
         )
     if prepared.to_delete == 0:
         err_console.print("Nothing to delete.")
-    if prepared.versioned:
-        how = (
-            "permanently delete every version of"
-            if options.purge_versions
-            else "add a delete marker (recoverable) to"
-        )
-    else:
-        how = "permanently delete (bucket not versioned: this cannot be undone)"
-    question = f"{how.capitalize()} {prepared.to_delete:,} objects ({human_bytes(prepared.to_delete_bytes)}) in s3://{bucket_name}?"
+    question = apply_question(prepared, options.mode, options.purge_versions, options.quarantine_tag)
     if prepared.to_delete and not yes:
         if not sys.stdin.isatty():
             raise UsageError("not on a terminal: pass --yes to apply without confirmation")
         if not typer.confirm(question, default=False, err=True):
-            raise SafetyError("not confirmed: nothing was deleted")
+            raise SafetyError(
+                "not confirmed: nothing was " + ("tagged" if options.mode == "quarantine" else "deleted")
+            )
     elif prepared.to_delete:
-        err_console.print(question.rstrip("?") + ": confirmed by --yes")
+        err_console.print(f"{question} Confirmed by --yes.", highlight=False)
 
     def keep_lease() -> None:
         if lease.expires_at - now() < ttl / 2:
@@ -342,8 +345,7 @@ def restore(
         ttl = timedelta(seconds=parse_duration(lock_ttl, "--lock-ttl"))
         lease = control.acquire(clients.s3, plan.bucket, ttl, now(), f"restore {audit_log.name}")
         try:
-            markers = check_markers(clients.s3, plan.bucket, plan.markers)
-            gone = len(plan.markers) - len(markers)
+            markers, unverified, gone = check_markers(clients.s3, plan.bucket, plan.markers)
             question = (
                 f"Remove {len(markers):,} delete markers in s3://{plan.bucket}, restoring those objects?"
             )
@@ -353,25 +355,27 @@ def restore(
                 if not typer.confirm(question, default=False, err=True):
                     raise SafetyError("not confirmed: nothing was restored")
             result = remove_markers(clients.s3, plan.bucket, markers)
+            # Say "restored" only of objects that are back: a key with another delete marker is not.
+            missing = dict(still_deleted(clients.s3, plan.bucket, result.restored + result.already + gone))
         finally:
             control.release(clients.s3, lease, now())
+        back = [k for k in dict.fromkeys(result.restored) if k not in missing]
+        earlier = [k for k in dict.fromkeys(result.already + gone) if k not in missing]
         out_console.print(
-            f"Restored {len(result.restored):,} objects in s3://{plan.bucket}"
-            + (
-                f"; {gone + len(result.already):,} markers were already gone (restored before?)"
-                if gone or result.already
-                else ""
-            )
+            f"Restored {len(back):,} objects in s3://{plan.bucket}"
+            + (f"; {len(earlier):,} were already back (restored before?)" if earlier else "")
         )
-        for key, reason in result.failed:
-            out_console.print(f"  [red]failed[/red] {key}: {reason}")
+        problems = [*result.failed, *unverified, *missing.items()]
+        for key, reason in problems:
+            out_console.print(f"  [red]not restored[/red] {escape_key(key)}: {reason}", highlight=False)
         if plan.permanent:
             out_console.print(
                 f"  {len(plan.permanent):,} deletions were permanent and cannot be restored: "
-                + ", ".join(plan.permanent[:5])
-                + (" ..." if len(plan.permanent) > 5 else "")
+                + ", ".join(escape_key(k) for k in plan.permanent[:5])
+                + (" ..." if len(plan.permanent) > 5 else ""),
+                highlight=False,
             )
-        if result.failed or plan.permanent:
+        if problems or plan.permanent:
             raise typer.Exit(EXIT_RUNTIME)
 
     guarded(action)

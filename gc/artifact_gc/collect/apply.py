@@ -37,6 +37,7 @@ from artifact_gc.collect.safety import (
     check_account,
     check_delete_limits,
     check_plan_age,
+    check_registry_shrink,
     check_restated_config,
 )
 from artifact_gc.config import GcConfig
@@ -67,6 +68,9 @@ class ApplyOptions:
     scan_page_size: int | None = None
     batch_size: int = MAX_BATCH
     batch_attempts: int = 5  # whole-batch attempts on top of botocore's per-request retries
+    # Re-read every registry source before the next batch once this long has passed since the last read
+    # (0: before every batch). Apply also re-reads once after the confirmation, which can wait forever.
+    registry_refresh_seconds: float = 300.0
 
 
 @dataclass
@@ -81,6 +85,8 @@ class PreparedApply:
     to_delete_bytes: int
     newly_protected: list[str]
     shrink_reason: str | None = None  # a shrink that --accept-registry-shrink let through
+    # versioning suspended: a delete marker replaces a "null" current version, so those deletes are permanent
+    permanent_null_versions: int = 0
     sources: list[Any] = field(default_factory=list)  # the plan's registry sources, re-read during apply
 
 
@@ -159,15 +165,26 @@ def prepare_apply(
     count = 0
     to_delete = to_delete_bytes = 0
     newly_protected: list[str] = []
+    permanent_null = 0
+    previous: str | None = None  # plans are written in key order, so a repeated key is the previous one
     for candidate in iter_candidates(plan_path):
         count += 1
         obj = candidate.obj
         _check_candidate_in_plan_scope(plan_path, obj, prefixes, cutoff)
+        if previous is not None and obj.key <= previous:
+            raise UsageError(
+                f"plan {plan_path}: candidate {obj.key!r} is "
+                + ("listed twice" if obj.key == previous else f"out of key order (after {previous!r})")
+                + ": the file was edited (deleting a key twice leaves two delete markers that one restore "
+                "cannot undo); plan again"
+            )
+        previous = obj.key
         if snapshot.refs.protects(obj.key):
             newly_protected.append(obj.key)
         else:
             to_delete += 1
             to_delete_bytes += obj.size
+            permanent_null += versioning == "Suspended" and obj.current_version_id in (None, "null")
     if count != totals.get("candidates"):
         raise UsageError(
             f"plan {plan_path}: holds {count} candidates but its header says {totals.get('candidates')}: "
@@ -192,6 +209,7 @@ def prepare_apply(
         newly_protected,
         shrink_reason=reason,
         sources=sources,
+        permanent_null_versions=permanent_null,
     )
 
 
@@ -212,6 +230,23 @@ def _check_candidate_in_plan_scope(
 BatchHook = Callable[[ApplyResult], None]
 
 
+def reread_registry(prepared: PreparedApply, clients: AwsClients, options: ApplyOptions) -> RegistrySnapshot:
+    """Read every source of the plan again; refuse if the registry shrank since apply started checking."""
+    snapshot = collect_references(
+        prepared.sources,
+        prepared.header["bucket"],
+        clients.s3_endpoint_hosts(),
+        options.allow_empty_registry,
+        prepared.header["registry"].get("access_points") or {},
+    )
+    if not options.accept_registry_shrink:
+        earlier = [{"time": "the start of this apply", "references": prepared.snapshot.refs.reference_count}]
+        reason = check_registry_shrink(earlier, snapshot.refs.reference_count, options.max_registry_shrink)
+        if reason:
+            raise SafetyError(f"{reason} (the registry changed while apply ran; what was deleted is audited)")
+    return snapshot
+
+
 def execute_apply(
     prepared: PreparedApply,
     clients: AwsClients,
@@ -219,12 +254,18 @@ def execute_apply(
     sleep: Callable[[float], None] = time.sleep,
     on_batch: BatchHook | None = None,
     before_batch: Callable[[], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> ApplyResult:
     """Delete the prepared candidates batch by batch, writing each deletion to the audit log.
 
-    ``before_batch`` runs before each batch is re-checked (the CLI renews the GC lease there, and stops
-    if it was lost)."""
+    The registry is read again first (the confirmation may have waited for hours), and again before a
+    batch whenever ``options.registry_refresh_seconds`` have passed; candidates it now protects are kept
+    and reported. ``before_batch`` runs before each batch is re-checked (the CLI renews the GC lease
+    there, and stops if it was lost)."""
     result = ApplyResult(newly_protected=list(prepared.newly_protected))
+    kept = set(result.newly_protected)
+    prepared.snapshot = reread_registry(prepared, clients, options)
+    last_read = clock()
     refs = prepared.snapshot.refs
     s3 = clients.s3
     bucket = prepared.header["bucket"]
@@ -243,13 +284,26 @@ def execute_apply(
             if candidate.obj.key in done:
                 result.resumed += 1
                 return False
-            return not refs.protects(candidate.obj.key)
+            return True
 
-        for batch in _batches(
+        for planned_batch in _batches(
             (c for c in iter_candidates(prepared.plan_path) if still_to_do(c)), options.batch_size
         ):
             if before_batch:
                 before_batch()
+            if clock() - last_read >= options.registry_refresh_seconds:
+                prepared.snapshot = reread_registry(prepared, clients, options)
+                last_read = clock()
+                refs = prepared.snapshot.refs
+            batch = []
+            for candidate in planned_batch:
+                if not refs.protects(candidate.obj.key):
+                    batch.append(candidate)
+                elif candidate.obj.key not in kept:
+                    kept.add(candidate.obj.key)
+                    result.newly_protected.append(candidate.obj.key)
+            if not batch:
+                continue
             unchanged = _recheck(s3, bucket, batch, result)
             if options.mode == "quarantine":
                 items = [(c.obj.key, c.obj.current_version_id) for c in unchanged]
@@ -528,6 +582,7 @@ class AuditLog:
         self.bucket = bucket
         self.plan = str(prepared.plan_path)
         self.plan_created_at = prepared.header.get("created_at")
+        self.suspended = prepared.header.get("versioning") == "Suspended"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._handle = path.open("a", encoding="utf-8")
@@ -566,6 +621,8 @@ class AuditLog:
                 "plan": self.plan,
                 "plan_created_at": self.plan_created_at,
             }
+            if marker and self.suspended and obj.current_version_id in (None, "null"):
+                record["permanent"] = True  # the "null" delete marker replaced the only copy of the data
             if recovered:
                 record["recovered"] = True  # deleted by an interrupted run of this plan, audited on resume
             if action == "quarantine":

@@ -10,8 +10,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from artifact_gc.aws import aws_message
+from artifact_gc.aws import aws_message, error_code
+from artifact_gc.collect.planfile import PLAN_KIND
 from artifact_gc.errors import UsageError
+from artifact_gc.inputs import read_text
 
 MAX_BATCH = 1000
 
@@ -32,10 +34,7 @@ class RestoreResult:
 
 def read_audit(path: Path) -> RestorePlan:
     """Parse an audit log; UsageError for a file that is not one, or that mixes buckets."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise UsageError(f"audit log {path}: cannot read it ({exc.strerror or exc})") from exc
+    lines = read_text(path, f"audit log {path}").splitlines()
     plan: RestorePlan | None = None
     quarantined = 0
     for number, line in enumerate(lines, start=1):
@@ -43,6 +42,11 @@ def read_audit(path: Path) -> RestorePlan:
             continue
         try:
             record = json.loads(line)
+            if isinstance(record, dict) and record.get("kind") == PLAN_KIND:
+                raise UsageError(
+                    f"{path} is a plan, not an audit log: give the audit log apply wrote "
+                    f"(by default {path.name}.audit.jsonl)"
+                )
             bucket, key = record["bucket"], record["key"]
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise UsageError(
@@ -56,8 +60,10 @@ def read_audit(path: Path) -> RestorePlan:
             raise UsageError(
                 f"audit log {path} mixes buckets {plan.bucket!r} and {bucket!r}: restore one bucket at a time"
             )
-        if record.get("delete_marker_version_id"):
-            plan.markers.append((key, record["delete_marker_version_id"]))
+        marker = record.get("delete_marker_version_id")
+        if marker and not record.get("permanent"):
+            if (key, marker) not in plan.markers:  # one marker, however often it was recorded
+                plan.markers.append((key, marker))
         else:
             plan.permanent.append(key)
     if plan is None and quarantined:
@@ -93,17 +99,46 @@ def remove_markers(s3: Any, bucket: str, markers: list[tuple[str, str]]) -> Rest
     return result
 
 
-def check_markers(s3: Any, bucket: str, markers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Keep only markers that exist and are delete markers: restore never deletes a data version."""
-    kept = []
+def check_markers(
+    s3: Any, bucket: str, markers: list[tuple[str, str]]
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[str]]:
+    """Split markers into (verified delete markers, unverifiable (key, reason), gone).
+
+    Restore never deletes a data version: an id it cannot verify as a delete marker of that key (listing
+    denied, throttled, failed) is not touched, whatever the audit log says.
+    """
+    kept: list[tuple[str, str]] = []
+    unverified: list[tuple[str, str]] = []
+    gone: list[str] = []
     for key, version in markers:
         try:
             pages = s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=key)
             found = {
                 m["VersionId"] for page in pages for m in page.get("DeleteMarkers", ()) if m["Key"] == key
             }
-        except (ClientError, BotoCoreError):
-            found = {version}  # cannot verify: DeleteObjects on a marker id is still only that marker
+        except (ClientError, BotoCoreError) as exc:
+            unverified.append((key, f"cannot verify {version} is a delete marker: {aws_message(exc)}"))
+            continue
         if version in found:
             kept.append((key, version))
-    return kept
+        else:
+            gone.append(key)
+    return kept, unverified, gone
+
+
+def still_deleted(s3: Any, bucket: str, keys: list[str]) -> list[tuple[str, str]]:
+    """Keys whose current version is still a delete marker (or that cannot be read): (key, why)."""
+    missing = []
+    for key in dict.fromkeys(keys):
+        try:
+            s3.head_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            why = (
+                "still deleted (another delete marker is current)"
+                if error_code(exc) in ("404", "NoSuchKey", "NotFound", "405", "MethodNotAllowed")
+                else f"cannot check it is back: {aws_message(exc)}"
+            )
+            missing.append((key, why))
+        except BotoCoreError as exc:
+            missing.append((key, f"cannot check it is back: {aws_message(exc)}"))
+    return missing

@@ -5,10 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from artifact_gc.collect.apply import ApplyResult, PreparedApply
 from artifact_gc.collect.planner import PlanResult
+
+
+def escape_key(key: str) -> str:
+    """A key as a terminal can show it: control characters escaped (\\n, \\x1b), rich markup inert."""
+    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in key)
+    return escape(shown)
 
 
 def human_bytes(size: float) -> str:
@@ -17,6 +24,24 @@ def human_bytes(size: float) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{size:.1f} PiB"
+
+
+def apply_question(prepared: PreparedApply, mode: str, purge_versions: bool, tag: tuple[str, str]) -> str:
+    """What apply is about to do, in words that match it (tagging is not deleting; permanent is said)."""
+    what = f"{prepared.to_delete:,} objects ({human_bytes(prepared.to_delete_bytes)}) in s3://{prepared.header['bucket']}"
+    if mode == "quarantine":
+        return f"Tag {what} with {tag[0]}={tag[1]} for the bucket's quarantine lifecycle rule (nothing is deleted now)?"
+    if not prepared.versioned:
+        return f"Permanently delete {what}? The bucket is not versioned: this cannot be undone."
+    if purge_versions:
+        return f"Permanently delete every version of {what}? This cannot be undone."
+    if prepared.permanent_null_versions:
+        return (
+            f"Add a delete marker to {what}? Versioning is suspended: for {prepared.permanent_null_versions:,} of "
+            'them the marker replaces their only ("null") version, so those deletions are permanent; the others '
+            "stay recoverable with `artifact-gc restore`."
+        )
+    return f"Add a delete marker to {what}? Recoverable with `artifact-gc restore`."
 
 
 def plan_summary(result: PlanResult, plan_path: str) -> dict[str, Any]:
