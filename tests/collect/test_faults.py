@@ -252,3 +252,21 @@ def test_an_object_rewritten_between_plan_and_apply_is_kept(bench: Bench) -> Non
     again = bench.gc(*bench.apply_args())
     assert again.returncode == 0 and "models/drop/03" in bench.stored_keys()
     assert sorted(bench.audited()) == [k for k in GARBAGE if k != "models/drop/03"]
+
+
+def test_restore_never_deletes_what_it_cannot_verify(bench: Bench) -> None:
+    """Listing versions fails (denied): a tampered audit line naming a data version must not be deleted."""
+    bench.s3.put_bucket_versioning(Bucket=bench.bucket, VersioningConfiguration={"Status": "Enabled"})
+    planned(bench)
+    assert bench.gc(*bench.apply_args()).returncode == 0
+    data_version = bench.s3.list_object_versions(Bucket=bench.bucket, Prefix="models/keep/a")["Versions"][0]
+    lines = [json.loads(line) for line in bench.audit.read_text().splitlines()]
+    lines[0] |= {"key": "models/keep/a", "delete_marker_version_id": data_version["VersionId"]}
+    bench.audit.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    bench.proxy.faults.append(Fault("s3:ListObjectVersions", "denied", times=1000))
+    done = bench.gc("restore", str(bench.audit), "--yes")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "not restored models/keep/a: cannot verify" in " ".join(done.stdout.split())
+    versions = bench.s3.list_object_versions(Bucket=bench.bucket, Prefix="models/keep/a")["Versions"]
+    assert [v["VersionId"] for v in versions] == [data_version["VersionId"]]  # the data version is there
+    assert "models/keep/a" in bench.stored_keys()

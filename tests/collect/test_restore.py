@@ -107,3 +107,31 @@ def test_bad_audit_logs_and_missing_yes(versioned_world: World, tmp_path: Path) 
         bad.write_text(content)
         result = CliRunner().invoke(app, ["restore", str(bad), "--yes"])
         assert result.exit_code == 2 and message in result.output
+
+
+def test_restore_says_restored_only_of_objects_that_are_back(versioned_world: World, tmp_path: Path) -> None:
+    """Two delete markers on one key (a plan applied with a duplicated line, or a second delete): removing
+    the one the audit log names leaves the object deleted, and restore must say so and exit 1."""
+    world = versioned_world
+    audit = apply_plan(world, tmp_path)
+    world.s3.delete_object(Bucket=BUCKET, Key="models/drop/b")  # a second marker, not in the audit log
+    result = CliRunner().invoke(app, ["restore", str(audit), "--yes"])
+    assert result.exit_code == 1, result.output
+    output = " ".join(result.output.split())
+    assert "Restored 1 objects" in output
+    assert "not restored models/drop/b: still deleted" in output
+    assert world.listed_keys() == {"models/keep/a", "models/drop/c"}
+
+
+def test_restore_given_a_plan_says_it_is_a_plan(versioned_world: World, tmp_path: Path) -> None:
+    world = versioned_world
+    apply_plan(world, tmp_path)
+    result = CliRunner().invoke(app, ["restore", str(tmp_path / "plan.jsonl"), "--yes"])
+    assert result.exit_code == 2 and "is a plan, not an audit log" in " ".join(result.output.split())
+
+
+def test_restore_refuses_a_binary_audit_log(tmp_path: Path) -> None:
+    (tmp_path / "audit.jsonl").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    result = CliRunner().invoke(app, ["restore", str(tmp_path / "audit.jsonl"), "--yes"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "give a text file" in " ".join(result.output.split())

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from artifact_gc.errors import ReferenceParseError
-from artifact_gc.refs.uris import Location, parse_reference
+from artifact_gc.refs.reachability import ReferenceSet
+from artifact_gc.refs.uris import Location, analyse_reference, parse_reference
 
 B = "ml-artifacts"
 
@@ -83,3 +90,114 @@ def test_custom_endpoint_is_read_path_style() -> None:
 def test_unparseable_references_raise(ref: object) -> None:
     with pytest.raises(ReferenceParseError):
         parse_reference(ref, B)
+
+
+# ----------------------------------------------------------------------------------- real-world spellings
+
+CORPUS = yaml.safe_load((Path(__file__).parent / "data" / "reference_spellings.yaml").read_text("utf-8"))
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=[c["ref"][:70] for c in CORPUS])
+def test_real_world_spelling(case: dict) -> None:
+    """Each documented spelling means what its documentation says, or is refused naming itself."""
+    if "refuse" in case:
+        with pytest.raises(ReferenceParseError) as refused:
+            parse_reference(case["ref"], B)
+        assert case["refuse"] in str(refused.value) and case["ref"] in str(refused.value)
+        return
+    locations = parse_reference(case["ref"], B)
+    if "other_bucket" in case:
+        assert {loc.bucket for loc in locations} == {case["other_bucket"]}
+        return
+    refs = ReferenceSet.from_locations(locations, B)
+    for key in case.get("protects", ()):
+        assert refs.protects(key), f"{case['ref']} must protect {key} ({case['source']})"
+    for key in case.get("not_protects", ()):
+        assert not refs.protects(key), f"{case['ref']} must not protect {key}"
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "runs:/abc/model",
+        "models:/name/1",
+        "models:/name@alias",
+        "mlflow-artifacts:/1/abc/artifacts/model",
+        "dbfs:/x",
+        "hdfs://nn/x",
+        "C:\\models\\x",
+        "x-y.z+w:anything",
+    ],
+)
+def test_any_uri_scheme_is_refused_not_read_as_a_bare_key(ref: str) -> None:
+    with pytest.raises(ReferenceParseError, match=r"scheme|malformed"):
+        parse_reference(ref, B)
+
+
+def test_a_colon_after_the_first_slash_is_a_key() -> None:
+    assert Location(B, "models/run:1/w") in parse_reference("models/run:1/w", B)
+
+
+def test_access_points_protect_their_bucket_when_mapped() -> None:
+    mapping = {
+        "my-ap-abc-s3alias": B,
+        "arn:aws:s3:us-west-2:123456789012:accesspoint/my-ap": B,
+        "my-ap-123456789012.s3-accesspoint.us-west-2.amazonaws.com": B,
+        "mfzwi23gnjvgw.mrap": B,
+    }
+    for ref in (
+        "s3://my-ap-abc-s3alias/models/a/",
+        "arn:aws:s3:us-west-2:123456789012:accesspoint/my-ap/object/models/a/",
+        "https://my-ap-123456789012.s3-accesspoint.us-west-2.amazonaws.com/models/a/",
+        "https://mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com/models/a/",
+    ):
+        assert Location(B, "models/a/") in parse_reference(ref, B, access_points=mapping), ref
+    # an unmapped access point is refused, never counted as "another bucket"
+    with pytest.raises(ReferenceParseError, match="--access-point"):
+        parse_reference("s3://other-ap-s3alias/models/a", B, access_points=mapping)
+
+
+def test_glob_widening_is_reported() -> None:
+    assert analyse_reference("s3a://ml-artifacts/models/{v1,v2}/", B).glob_widened
+    assert not analyse_reference("s3a://ml-artifacts/models/v1/", B).glob_widened
+
+
+def test_a_byte_order_mark_before_a_reference_is_ambiguous() -> None:
+    got = parse_reference("\ufeffs3://ml-artifacts/models/a/", B)
+    assert Location(B, "models/a/") in got
+
+
+# ------------------------------------------------------------------------------------------- properties
+
+KEY_TEXT = st.lists(
+    st.sampled_from([*"ab/.-_ +%*?[{}]#\u00e9", "e\u0301", "%2B", "%20", "..", "//"]), min_size=1, max_size=12
+).map("".join)
+
+
+@given(KEY_TEXT)
+@settings(max_examples=300, deadline=None)
+def test_every_reading_keeps_the_literal_key(key: str) -> None:
+    """Whatever the spelling does, the key exactly as written stays protected (the readings only add)."""
+    for ref in (f"s3://{B}/{key}", f"s3a://{B}/{key}"):
+        refs = ReferenceSet.from_locations(parse_reference(ref, B), B)
+        assert refs.protects(key), ref
+
+
+@given(KEY_TEXT)
+@settings(max_examples=300, deadline=None)
+def test_a_url_protects_what_an_http_client_fetches(key: str) -> None:
+    """Independent oracle: the key an HTTP client requests is the RFC 3986 dot-resolved, percent-decoded
+    path, which posixpath + urllib compute without our code."""
+    url = f"https://{B}.s3.us-east-1.amazonaws.com/{key}"
+    path = urlsplit(url).path  # what the client sends, before dot removal
+    segments: list[str] = []
+    for segment in path.split("/")[1:]:
+        if segment == "..":
+            segments = segments[:-1]
+        elif segment != ".":
+            segments.append(segment)
+    if path.split("/")[-1] in (".", ".."):
+        segments.append("")
+    fetched = unquote("/".join(segments))
+    refs = ReferenceSet.from_locations(parse_reference(url, B), B)
+    assert refs.protects(fetched), (url, fetched)

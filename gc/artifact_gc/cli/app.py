@@ -31,6 +31,7 @@ app.command(epilog=EXIT_CODES_HELP)(report.report)
 app.command("lint-policy", epilog=EXIT_CODES_HELP)(report.lint_policy)
 app.command(epilog=EXIT_CODES_HELP)(apply.restore)
 app.command(epilog=EXIT_CODES_HELP)(apply.rescue)
+app.command("reset-registry-history", epilog=EXIT_CODES_HELP)(apply.reset_registry_history)
 
 
 @app.command()

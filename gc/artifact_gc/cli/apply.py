@@ -45,7 +45,7 @@ from artifact_gc.cli.options import (
 )
 from artifact_gc.collect import control
 from artifact_gc.collect.apply import ApplyOptions, execute_apply, prepare_apply
-from artifact_gc.collect.planfile import isoformat, iter_candidates, read_header
+from artifact_gc.collect.planfile import iter_candidates, read_header
 from artifact_gc.collect.quarantine import DEFAULT_TAG, parse_tag, remove_tags
 from artifact_gc.collect.restore import check_markers, read_audit, remove_markers, still_deleted
 from artifact_gc.config import GcConfig, parse_access_point, parse_duration
@@ -248,19 +248,6 @@ def _apply_under_lease(
             + ", ".join(result.rescued[:5])
             + (" ..." if len(result.rescued) > 5 else "")
         )
-    if not result.failed:
-        control.record_baselines(
-            clients.s3,
-            bucket_name,
-            prepared.snapshot.baselines(),
-            prepared.header["scope"]["prefixes"],
-            {
-                "time": isoformat(now()),
-                "plan_created_at": prepared.header.get("created_at"),
-                "deleted": result.deleted,
-                "accepted_shrink": bool(options.accept_registry_shrink and prepared.shrink_reason),
-            },
-        )
     summary = apply_summary(prepared, result, str(options.audit_path))
     if prepared.versioned and not options.purge_versions and result.delete_markers:
         summary["space_freed"] = _space_freed_note(clients, bucket_name, prepared.header["scope"]["prefixes"])
@@ -432,6 +419,55 @@ def rescue(
         out_console.print(
             f"Rescued {len(rescued):,} objects in s3://{bucket_name} (removed {tag[0]}={tag[1]}); "
             f"{len(set(keys)) - len(rescued):,} others carried no quarantine tag"
+        )
+
+    guarded(action)
+
+
+def reset_registry_history(
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", "-y", help="Do not ask for confirmation (required when not on a terminal)."),
+    ] = False,
+    bucket: Bucket = None,
+    lock_ttl: LockTtl = "1h",
+    tf_dir: TfDir = None,
+    tf_outputs: TfOutputs = None,
+    terraform_bin: TerraformBin = "terraform",
+    profile: Profile = None,
+    region: Region = None,
+    endpoint_url: EndpointUrl = None,
+) -> None:
+    """Reset the registry-shrink history after checking the registry by hand (the next run sets a new baseline).
+
+    Plan and apply refuse (exit 3) while the history under .artifact-gc/ is unreadable or malformed: the
+    shrink interlock cannot compare without it. This overwrites every history object with an empty one.
+    """
+
+    def action() -> None:
+        config = load_config(tf_dir, tf_outputs, terraform_bin, {"bucket": bucket, "region": region})
+        if not config.bucket:
+            raise UsageError("no bucket: give --bucket, ARTIFACT_GC_BUCKET, or --tf-dir/--tf-outputs")
+        question = (
+            f"Reset the registry history of s3://{config.bucket}? The next run will have no baseline to "
+            "compare the registry with: check the registry first."
+        )
+        if not yes:
+            if not sys.stdin.isatty():
+                raise UsageError("not on a terminal: pass --yes to reset without confirmation")
+            if not typer.confirm(question, default=False, err=True):
+                raise SafetyError("not confirmed: the history was left as it is")
+        clients = AwsClients(AwsSettings(region=config.region, profile=profile, endpoint_url=endpoint_url))
+        ttl = timedelta(seconds=parse_duration(lock_ttl, "--lock-ttl"))
+        lease = control.acquire(clients.s3, config.bucket, ttl, now(), "reset-registry-history")
+        try:
+            keys = control.reset_history(clients.s3, config.bucket, now(), lease.holder)
+        finally:
+            control.release(clients.s3, lease, now())
+        out_console.print(
+            f"Reset {len(keys)} registry-history objects in s3://{config.bucket}"
+            + (": " + ", ".join(keys) if keys else " (there were none)"),
+            highlight=False,
         )
 
     guarded(action)

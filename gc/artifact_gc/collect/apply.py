@@ -22,7 +22,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from artifact_gc.aws import AwsClients, aws_message, error_code
-from artifact_gc.collect.control import check_shrink
+from artifact_gc.collect.control import check_shrink, record_baselines
 from artifact_gc.collect.journal import Journal, audited, pending_items, plan_digest
 from artifact_gc.collect.object_info import ObjectInfo
 from artifact_gc.collect.planfile import Candidate, isoformat, iter_candidates, parse_iso, read_header
@@ -339,6 +339,20 @@ def execute_apply(
             str(prepared.header.get("created_at")).replace(":", ""),
             ledger_entries(tagged, datetime.now(timezone.utc)),
         )
+    if not result.failed:
+        # The registry as last read becomes the baseline the next run's shrink interlock compares with.
+        record_baselines(
+            s3,
+            bucket,
+            prepared.snapshot.baselines(),
+            prepared.header["scope"]["prefixes"],
+            {
+                "time": isoformat(datetime.now(timezone.utc)),
+                "plan_created_at": prepared.header.get("created_at"),
+                "deleted": result.deleted,
+                "accepted_shrink": bool(options.accept_registry_shrink and prepared.shrink_reason),
+            },
+        )
     return result
 
 
@@ -621,7 +635,7 @@ class AuditLog:
                 "plan": self.plan,
                 "plan_created_at": self.plan_created_at,
             }
-            if marker and self.suspended and obj.current_version_id in (None, "null"):
+            if not entry.get("VersionId") and self.suspended and obj.current_version_id in (None, "null"):
                 record["permanent"] = True  # the "null" delete marker replaced the only copy of the data
             if recovered:
                 record["recovered"] = True  # deleted by an interrupted run of this plan, audited on resume

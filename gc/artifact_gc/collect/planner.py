@@ -8,14 +8,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from artifact_gc import __version__
-from artifact_gc.aws import AwsClients
+from artifact_gc.aws import AwsClients, aws_message
 from artifact_gc.collect.control import CONTROL_PREFIX, check_shrink
 from artifact_gc.collect.mark import KeepRules, MarkStats, mark
 from artifact_gc.collect.planfile import PlanWriter, isoformat
 from artifact_gc.collect.safety import check_delete_limits
 from artifact_gc.config import GcConfig, normalise_prefixes
-from artifact_gc.errors import SafetyError, UsageError
+from artifact_gc.errors import AwsError, SafetyError, UsageError
 from artifact_gc.objects.listing import bucket_versioning, list_pages
 from artifact_gc.registry.sources import (
     DynamoDbSource,
@@ -142,6 +144,24 @@ def run_plan(
             f"{sum(refs.other_buckets.values())} references point to other buckets "
             f"({', '.join(refs.other_buckets)}): counted, not applied"
         )
+    if snapshot.glob_widened:
+        result.warnings.append(
+            f"{snapshot.glob_widened} references hold a glob (* ? [ {{): each protects its literal key and everything "
+            "under the text before the first glob character"
+        )
+    without = {name: c.rows_without_path for name, c in snapshot.sources.items() if c.rows_without_path}
+    for name, rows in without.items():
+        result.warnings.append(
+            f"{rows} rows of {name} hold none of the path attributes {list(config.effective_path_attributes)}: "
+            "they protect nothing (check --path-attribute)"
+        )
+    for prefix, siblings in sibling_folders(s3, bucket, prefixes).items():
+        result.warnings.append(
+            f"scope prefix {prefix!r} has no trailing slash, so it also reaches "
+            + ", ".join(repr(s) for s in siblings[:5])
+            + (f" and {len(siblings) - 5} more" if len(siblings) > 5 else "")
+            + f": end it with '/' ({prefix + '/'!r}) to mean the folder only"
+        )
     if stats.protected_non_folder:
         result.warnings.append(
             f"{stats.protected_non_folder} objects are kept only by a reference that matches mid-name "
@@ -155,6 +175,26 @@ def run_plan(
         options.max_delete_bytes,
     )
     return result
+
+
+def sibling_folders(s3: Any, bucket: str, prefixes: tuple[str, ...]) -> dict[str, list[str]]:
+    """For each scope prefix without a trailing slash, what else it reaches besides its own folder
+    (``models`` reaches ``models-prod/``): one delimited LIST page each, so the plan can say so."""
+    found: dict[str, list[str]] = {}
+    for prefix in prefixes:
+        if not prefix or prefix.endswith("/"):
+            continue
+        try:
+            page = s3.list_objects_v2(Bucket=bucket, Prefix=prefix, Delimiter="/", MaxKeys=1000)
+        except (ClientError, BotoCoreError) as exc:
+            raise AwsError(f"listing s3://{bucket}/{prefix} failed: {aws_message(exc)}") from exc
+        names = [p["Prefix"] for p in page.get("CommonPrefixes", ())] + [
+            o["Key"] for o in page.get("Contents", ())
+        ]
+        others = sorted(n for n in names if n != prefix + "/" and n != prefix)
+        if others:
+            found[prefix] = others
+    return found
 
 
 def totals(stats: MarkStats) -> dict[str, Any]:

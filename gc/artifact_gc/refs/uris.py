@@ -47,7 +47,7 @@ _S3_SERVICE_HOST = re.compile(
     rf"s3(?:-fips)?(?:\.dualstack)?(?:[.-]{_LABEL})?"  # s3, s3.R, s3-R, s3.dualstack.R, s3-fips(.dualstack).R
     r"|s3-accelerate(?:\.dualstack)?"  # Transfer Acceleration
     rf"|s3-website[.-]{_LABEL}"  # website endpoints, dash and dot forms
-    rf"|s3express-{_LABEL}\.{_LABEL}"  # S3 Express One Zone zonal endpoints
+    rf"|s3express-{_LABEL}(?:\.dualstack)?\.{_LABEL}"  # S3 Express One Zone zonal endpoints
     rf"|bucket\.vpce-{_LABEL}\.s3\.{_LABEL}\.vpce"  # PrivateLink interface endpoint (bucket form)
     r")\.amazonaws\.com(?:\.cn)?$"
 )
