@@ -176,8 +176,12 @@ def test_plan_prints_a_human_summary(scenario: Scenario) -> None:
 
 def test_apply_reads_everything_from_the_plan(scenario: Scenario) -> None:
     assert scenario.do_plan().exit_code == 0
+    before = scenario.keys()
+    candidates = {c.obj.key for c in iter_candidates(scenario.plan)}
     result = scenario.cli("apply", str(scenario.plan), "--yes", "--max-delete-fraction", "0.9")
     assert result.exit_code == 0, result.output
+    assert scenario.keys() == before - candidates and candidates  # exactly the candidates went
+    assert scenario.layout.referenced_keys <= scenario.keys()
     assert (scenario.tmp / "plan.jsonl.audit.jsonl").exists()  # default audit log beside the plan
     assert "delete markers added" in result.output and "NoncurrentVersionExpiration" in result.output
 
@@ -286,9 +290,12 @@ def test_apply_refuses_a_tf_config_that_disagrees(scenario: Scenario) -> None:
     assert scenario.do_plan().exit_code == 0
     other = scenario.tmp / "other-outputs.json"
     other.write_text(json.dumps(gc_config_outputs(scenario.bucket, scenario.table, prefixes=("models/",))))
+    before = scenario.keys()
     result = scenario.do_apply("--tf-outputs", str(other))
     assert result.exit_code == 3 and "scope prefixes" in result.output
+    assert scenario.keys() == before
     assert scenario.do_apply("--tf-outputs", str(scenario.outputs)).exit_code == 0
+    assert scenario.keys() == before - {c.obj.key for c in iter_candidates(scenario.plan)}
 
 
 # ------------------------------------------------------------------------------------ exit 2: bad input
@@ -296,8 +303,10 @@ def test_apply_refuses_a_tf_config_that_disagrees(scenario: Scenario) -> None:
 
 def test_apply_without_yes_off_a_terminal(scenario: Scenario) -> None:
     assert scenario.do_plan().exit_code == 0
+    before = scenario.keys()
     result = scenario.cli("apply", str(scenario.plan), "--max-delete-fraction", "0.9")
     assert result.exit_code == 2 and "--yes" in result.output
+    assert scenario.keys() == before
 
 
 @pytest.mark.parametrize(

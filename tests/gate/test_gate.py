@@ -593,3 +593,42 @@ def test_workflows_pass_actionlint() -> None:
     assert len(workflows) == 2
     done = subprocess.run([actionlint, *workflows], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_warnings_only_plan_passes_through_the_cli(tmp_path: Path) -> None:
+    shorter = lifecycle_rule(
+        "tier-checkpoints/", "checkpoints/", 90, transitions=[(30, "STANDARD_IA"), (60, "GLACIER_IR")]
+    )
+    path = write(tmp_path, plan(lifecycle_change([CHECKPOINTS], [shorter])))
+    result = CliRunner().invoke(
+        app, ["tf-gate", str(path), "--policy", str(REPO / "terraform" / "gate-policy.yaml")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "expiration-shortened" in result.output and "1 warning" in " ".join(result.output.split())
+
+
+def test_unknown_values_name_themselves_in_the_message() -> None:
+    unknown_days = {"rule": [{"expiration": [{"days": True}]}]}
+    result = evaluate(plan(lifecycle_change([CHECKPOINTS], [CHECKPOINTS], unknown=unknown_days)), POLICY)
+    (finding,) = result.errors
+    assert "unknown until apply" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("name", "rules"),
+    [
+        ("safe-create-dev.json", set()),
+        (
+            "unsafe-replace-bucket-suspend-versioning.json",
+            {
+                "protected-resource-destroyed",
+                "versioning-suspended",
+                "lifecycle-rule-removed",
+                "expiration-below-floor",
+            },
+        ),
+    ],
+)
+def test_which_rules_fire_on_the_committed_fixtures(name: str, rules: set[str]) -> None:
+    document = load_plan((REPO / "tests" / "fixtures" / "plans" / name).read_text(), name)
+    assert {f.rule for f in evaluate(document, POLICY).errors} == rules

@@ -418,3 +418,49 @@ def test_lint_policy_reads_the_terraform_output(tmp_path: Path) -> None:
     )
     assert result.exit_code == 3
     assert "terraform outputs in" in result.output and "ia-too-soon" in result.output
+
+
+def test_lint_notes_disabled_rules_missing_marker_cleanup_and_the_rule_count() -> None:
+    disabled = {"Rules": [{"ID": "off", "Status": "Disabled", "Filter": {}, "Expiration": {"Days": 400}}]}
+    assert ("info", "disabled", "off") in checks(disabled)
+    versioned = {
+        "Rules": [
+            {
+                "ID": "nc",
+                "Status": "Enabled",
+                "Filter": {},
+                "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+            }
+        ]
+    }
+    assert ("info", "delete-markers", "-") in checks(versioned, BucketFacts(versioned=True))
+    with_markers = {
+        "Rules": [
+            {
+                "ID": "nc",
+                "Status": "Enabled",
+                "Filter": {},
+                "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+                "Expiration": {"ExpiredObjectDeleteMarker": True},
+            }
+        ]
+    }
+    assert ("info", "delete-markers", "-") not in checks(with_markers, BucketFacts(versioned=True))
+
+    def rules(n: int) -> dict:
+        return {
+            "Rules": [
+                {
+                    "ID": f"r{i}",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": f"p{i}/"},
+                    "Expiration": {"Days": 400},
+                }
+                for i in range(n)
+            ]
+        }
+
+    near = {f for f in checks(rules(950)) if f[1] == "rule-count"}
+    assert near == {("warning", "rule-count", "-")}
+    assert {f for f in checks(rules(1001)) if f[1] == "rule-count"} == {("error", "rule-count", "-")}
+    assert not {f for f in checks(rules(10)) if f[1] == "rule-count"}

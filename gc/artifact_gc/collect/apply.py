@@ -158,9 +158,9 @@ def prepare_apply(
     snapshot = collect_references(
         sources, bucket, clients.s3_endpoint_hosts(), options.allow_empty_registry, access_points
     )
-    reason, _ = check_shrink(clients.s3, bucket, snapshot.baselines(), prefixes, options.max_registry_shrink)
-    if reason and not options.accept_registry_shrink:
-        raise SafetyError(reason)
+    shrink, _ = check_shrink(clients.s3, bucket, snapshot.baselines(), prefixes, options.max_registry_shrink)
+    if shrink and not options.accept_registry_shrink:
+        raise SafetyError(shrink)
 
     count = 0
     to_delete = to_delete_bytes = 0
@@ -207,7 +207,7 @@ def prepare_apply(
         to_delete,
         to_delete_bytes,
         newly_protected,
-        shrink_reason=reason,
+        shrink_reason=shrink,
         sources=sources,
         permanent_null_versions=permanent_null,
     )
