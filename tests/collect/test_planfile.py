@@ -58,7 +58,7 @@ def test_a_plan_interrupted_before_finish_is_never_written(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("", "line 1 is not JSON"),
+        ("", "is empty"),
         ("garbage\n", "line 1 is not JSON"),
         ('{"kind": "something-else"}\n', "not an artifact-gc plan header"),
         ('{"kind": "artifact-gc-plan", "format_version": 99}\n', "format version"),

@@ -33,6 +33,7 @@ from artifact_gc.cli.options import (
     ScanPageSize,
     ScanSegments,
     TerraformBin,
+    TerraformTimeout,
     TfDir,
     TfOutputs,
     env_list,
@@ -60,6 +61,7 @@ from artifact_gc.render.run_summary import apply_question, apply_summary, escape
 from artifact_gc.report.build import (
     lifecycle_from_bucket,
 )
+from artifact_gc.terraform.runner import DEFAULT_TIMEOUT
 
 
 def apply(
@@ -129,6 +131,7 @@ def apply(
     tf_dir: TfDir = None,
     tf_outputs: TfOutputs = None,
     terraform_bin: TerraformBin = "terraform",
+    terraform_timeout: TerraformTimeout = DEFAULT_TIMEOUT,
     profile: Profile = None,
     region: Region = None,
     endpoint_url: EndpointUrl = None,
@@ -157,6 +160,7 @@ def apply(
                 ],
                 "min_age_days": min_age_days,
             },
+            terraform_timeout,
         )
         audit_path = audit or plan_file.with_name(plan_file.name + ".audit.jsonl")
         options = ApplyOptions(
@@ -383,6 +387,7 @@ def rescue(
     tf_dir: TfDir = None,
     tf_outputs: TfOutputs = None,
     terraform_bin: TerraformBin = "terraform",
+    terraform_timeout: TerraformTimeout = DEFAULT_TIMEOUT,
     profile: Profile = None,
     region: Region = None,
     endpoint_url: EndpointUrl = None,
@@ -392,7 +397,9 @@ def rescue(
     def action() -> None:
         if not (key or prefix or plan_file):
             raise UsageError("say what to rescue: --key, --prefix or --plan")
-        config = load_config(tf_dir, tf_outputs, terraform_bin, {"bucket": bucket, "region": region})
+        config = load_config(
+            tf_dir, tf_outputs, terraform_bin, {"bucket": bucket, "region": region}, terraform_timeout
+        )
         keys = list(key or [])
         bucket_name = config.bucket
         if plan_file:
@@ -434,6 +441,7 @@ def reset_registry_history(
     tf_dir: TfDir = None,
     tf_outputs: TfOutputs = None,
     terraform_bin: TerraformBin = "terraform",
+    terraform_timeout: TerraformTimeout = DEFAULT_TIMEOUT,
     profile: Profile = None,
     region: Region = None,
     endpoint_url: EndpointUrl = None,
@@ -445,7 +453,9 @@ def reset_registry_history(
     """
 
     def action() -> None:
-        config = load_config(tf_dir, tf_outputs, terraform_bin, {"bucket": bucket, "region": region})
+        config = load_config(
+            tf_dir, tf_outputs, terraform_bin, {"bucket": bucket, "region": region}, terraform_timeout
+        )
         if not config.bucket:
             raise UsageError("no bucket: give --bucket, ARTIFACT_GC_BUCKET, or --tf-dir/--tf-outputs")
         question = (

@@ -17,6 +17,7 @@ from artifact_gc.errors import (
     UsageError,
 )
 from artifact_gc.gate.rules import evaluate, load_plan, load_policy
+from artifact_gc.inputs import read_text
 from artifact_gc.render.gate_summary import as_json, print_text, render_markdown
 
 
@@ -37,11 +38,8 @@ def tf_gate(
     def action() -> None:
         if output_format not in ("text", "markdown", "json"):
             raise UsageError(f"--format {output_format!r}: choose text, markdown or json")
-        try:
-            plan_text = plan_json.read_text(encoding="utf-8")
-            policy_text = policy.read_text(encoding="utf-8") if policy else None
-        except OSError as exc:
-            raise UsageError(f"cannot read {exc.filename}: {exc.strerror}") from exc
+        plan_text = read_text(plan_json, f"plan {plan_json}")
+        policy_text = read_text(policy, f"--policy {policy}") if policy else None
         plan = load_plan(plan_text, str(plan_json))
         rules = load_policy(policy_text, f"--policy {policy}" if policy else "default policy")
         result = evaluate(plan, rules)

@@ -22,6 +22,7 @@ from artifact_gc.errors import (
     UsageError,
 )
 from artifact_gc.terraform.outputs import load_saved_outputs, read_live_outputs
+from artifact_gc.terraform.runner import DEFAULT_TIMEOUT
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 runtime error (AWS failure, or some objects could not be deleted); "
@@ -94,6 +95,15 @@ TerraformBin = Annotated[
         "--terraform-bin",
         envvar="ARTIFACT_GC_TERRAFORM_BIN",
         help="Terraform binary (terraform, tofu, a path).",
+    ),
+]
+TerraformTimeout = Annotated[
+    float,
+    typer.Option(
+        "--terraform-timeout",
+        envvar="ARTIFACT_GC_TERRAFORM_TIMEOUT",
+        min=1.0,
+        help="Seconds one Terraform command may run before it is killed (exit 1).",
     ),
 ]
 Profile = Annotated[str | None, typer.Option("--profile", envvar="ARTIFACT_GC_PROFILE", help="AWS profile.")]
@@ -212,7 +222,11 @@ def env_list(given: list[str] | None, variable: str, separator: str = "lines") -
 
 
 def load_config(
-    tf_dir: Path | None, tf_outputs: Path | None, terraform_bin: str, flags: dict[str, Any]
+    tf_dir: Path | None,
+    tf_outputs: Path | None,
+    terraform_bin: str,
+    flags: dict[str, Any],
+    terraform_timeout: float = DEFAULT_TIMEOUT,
 ) -> GcConfig:
     if tf_dir and tf_outputs:
         raise UsageError("--tf-dir and --tf-outputs both given: choose one source of Terraform outputs")
@@ -220,7 +234,7 @@ def load_config(
     if tf_outputs:
         tf = load_saved_outputs(tf_outputs)
     elif tf_dir:
-        tf = read_live_outputs(tf_dir, terraform_bin)
+        tf = read_live_outputs(tf_dir, terraform_bin, terraform_timeout)
     return resolve_config(flags, tf)
 
 

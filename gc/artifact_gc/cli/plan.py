@@ -30,6 +30,7 @@ from artifact_gc.cli.options import (
     ScanSegments,
     SkipWhere,
     TerraformBin,
+    TerraformTimeout,
     TfDir,
     TfOutputs,
     env_list,
@@ -43,6 +44,7 @@ from artifact_gc.collect.planner import PlanOptions, raise_if_refused, run_plan
 from artifact_gc.config import parse_access_point
 from artifact_gc.registry.sources import SkipRule
 from artifact_gc.render.run_summary import human_bytes, plan_summary, print_plan
+from artifact_gc.terraform.runner import DEFAULT_TIMEOUT
 
 
 def plan(
@@ -72,6 +74,7 @@ def plan(
     tf_dir: TfDir = None,
     tf_outputs: TfOutputs = None,
     terraform_bin: TerraformBin = "terraform",
+    terraform_timeout: TerraformTimeout = DEFAULT_TIMEOUT,
     profile: Profile = None,
     region: Region = None,
     endpoint_url: EndpointUrl = None,
@@ -96,6 +99,7 @@ def plan(
                 ],
                 "min_age_days": min_age_days,
             },
+            terraform_timeout,
         )
         options = PlanOptions(
             out=out,

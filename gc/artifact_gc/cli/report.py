@@ -16,6 +16,7 @@ from artifact_gc.cli.options import (
     Profile,
     Region,
     TerraformBin,
+    TerraformTimeout,
     TfDir,
     TfOutputs,
     err_console,
@@ -43,6 +44,7 @@ from artifact_gc.report.build import (
     run_report,
 )
 from artifact_gc.terraform.outputs import read_live_document
+from artifact_gc.terraform.runner import DEFAULT_TIMEOUT
 
 
 def report(
@@ -68,9 +70,12 @@ def report(
         ),
     ] = None,
     preview_dir: Annotated[
-        Path,
-        typer.Option("--preview-dir", help="The provider-less lifecycle-preview root for --proposed-tfvars."),
-    ] = Path("terraform/lifecycle-preview"),
+        Path | None,
+        typer.Option(
+            "--preview-dir",
+            help="A provider-less lifecycle-preview root for --proposed-tfvars (default: the one shipped with artifact-gc).",
+        ),
+    ] = None,
     plan_file: Annotated[
         Path | None, typer.Option("--plan", help="A GC plan: scenario (d) deletes its candidates.")
     ] = None,
@@ -95,6 +100,7 @@ def report(
     tf_dir: TfDir = None,
     tf_outputs: TfOutputs = None,
     terraform_bin: TerraformBin = "terraform",
+    terraform_timeout: TerraformTimeout = DEFAULT_TIMEOUT,
     profile: Profile = None,
     region: Region = None,
     endpoint_url: EndpointUrl = None,
@@ -106,7 +112,9 @@ def report(
             raise UsageError(f"--format {output_format!r}: choose text, json, markdown or html")
         if proposed and proposed_tfvars:
             raise UsageError("--proposed and --proposed-tfvars both given: choose one proposed lifecycle")
-        config = load_config(tf_dir, tf_outputs, terraform_bin, {"bucket": bucket, "region": region})
+        config = load_config(
+            tf_dir, tf_outputs, terraform_bin, {"bucket": bucket, "region": region}, terraform_timeout
+        )
         if not config.bucket:
             raise UsageError("no bucket: give --bucket, ARTIFACT_GC_BUCKET, or --tf-dir/--tf-outputs")
         clients = AwsClients(AwsSettings(region=config.region, profile=profile, endpoint_url=endpoint_url))
@@ -114,7 +122,7 @@ def report(
         proposal = (
             lifecycle_from_file(proposed)
             if proposed
-            else lifecycle_from_tfvars(proposed_tfvars, preview_dir)
+            else lifecycle_from_tfvars(proposed_tfvars, preview_dir, terraform_timeout)
             if proposed_tfvars
             else None
         )
@@ -166,8 +174,12 @@ def lint_policy(
         ),
     ] = None,
     preview_dir: Annotated[
-        Path, typer.Option("--preview-dir", help="The provider-less lifecycle-preview root for --tfvars.")
-    ] = Path("terraform/lifecycle-preview"),
+        Path | None,
+        typer.Option(
+            "--preview-dir",
+            help="A provider-less lifecycle-preview root for --tfvars (default: the one shipped with artifact-gc).",
+        ),
+    ] = None,
     bucket: Bucket = None,
     versioned: Annotated[
         bool | None,
@@ -180,6 +192,7 @@ def lint_policy(
     tf_dir: TfDir = None,
     tf_outputs: TfOutputs = None,
     terraform_bin: TerraformBin = "terraform",
+    terraform_timeout: TerraformTimeout = DEFAULT_TIMEOUT,
     profile: Profile = None,
     region: Region = None,
     endpoint_url: EndpointUrl = None,
@@ -199,11 +212,11 @@ def lint_policy(
             document = lifecycle_from_file(file)
         elif tfvars or tf_outputs or tf_dir:
             if tfvars:
-                document = lifecycle_from_tfvars(tfvars, preview_dir)
+                document = lifecycle_from_tfvars(tfvars, preview_dir, terraform_timeout)
             elif tf_outputs:
                 document = lifecycle_from_file(tf_outputs)
             else:
-                live = read_live_document(tf_dir, terraform_bin)
+                live = read_live_document(tf_dir, terraform_bin, terraform_timeout)
                 document = lifecycle_from_document(live, f"terraform outputs in {tf_dir}")
             # buckets built by the artifact-bucket module are always versioned
             facts_versioned = True if versioned is None else versioned

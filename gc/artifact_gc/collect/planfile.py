@@ -133,7 +133,9 @@ def read_header(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise UsageError(f"plan {path}: cannot read it ({exc.strerror or exc})") from exc
     except UnicodeDecodeError as exc:
-        raise UsageError(f"plan {path}: not UTF-8 text") from exc
+        raise UsageError(f"plan {path}: not UTF-8 text, not a plan written by `artifact-gc plan`") from exc
+    if not first.strip():
+        raise UsageError(f"plan {path} is empty: write one with `artifact-gc plan --out {path}`")
     try:
         header = json.loads(first)
     except json.JSONDecodeError as exc:
@@ -152,6 +154,15 @@ def read_header(path: Path) -> dict[str, Any]:
 
 def iter_candidates(path: Path) -> Iterator[Candidate]:
     """Stream the candidates; a malformed line raises UsageError naming the line."""
+    try:
+        yield from _candidates(path)
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"plan {path}: not UTF-8 text (byte {exc.start} of a line): plan again") from exc
+    except OSError as exc:
+        raise UsageError(f"plan {path}: cannot read it ({exc.strerror or exc})") from exc
+
+
+def _candidates(path: Path) -> Iterator[Candidate]:
     with path.open(encoding="utf-8") as handle:
         handle.readline()
         for number, line in enumerate(handle, start=2):

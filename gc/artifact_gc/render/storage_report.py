@@ -18,6 +18,8 @@ from artifact_gc.collect.planfile import isoformat
 from artifact_gc.cost.lifecycle_lint import LintFinding
 from artifact_gc.cost.prices import Prices
 from artifact_gc.cost.simulate import Projection
+from artifact_gc.errors import UsageError
+from artifact_gc.inputs import read_text
 from artifact_gc.objects.versions import Inventory
 from artifact_gc.render.charts import line_chart, stacked_bars
 from artifact_gc.render.run_summary import human_bytes
@@ -139,12 +141,18 @@ def history_line(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def append_history(path: Path, report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Append this run, return every run of the same bucket (oldest first)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(history_line(report)) + "\n")
+    """Append this run, return every run of the same bucket (oldest first). A missing file is a first run;
+    one that is not a text file (or is a folder) is refused before anything is written to it."""
+    what = f"--history {path}"
+    earlier = read_text(path, what) if path.exists() or path.is_symlink() else ""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(history_line(report)) + "\n")
+    except OSError as exc:
+        raise UsageError(f"{what}: cannot write it ({exc.strerror or exc})") from exc
     runs = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in (earlier + json.dumps(history_line(report)) + "\n").splitlines():
         try:
             entry = json.loads(line)
         except json.JSONDecodeError:

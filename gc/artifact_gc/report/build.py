@@ -21,6 +21,7 @@ from artifact_gc.objects.versions import Inventory, scan_uploads, scan_versions
 from artifact_gc.render.storage_report import assemble
 from artifact_gc.terraform.lifecycle_preview import evaluate_lifecycle
 from artifact_gc.terraform.outputs import load_saved_document, output_value
+from artifact_gc.terraform.runner import DEFAULT_TIMEOUT
 
 DEFAULT_MIN_SIZE = "all_storage_classes_128K"
 
@@ -57,8 +58,10 @@ def lifecycle_from_file(path: Path) -> LifecycleDocument:
     return lifecycle_from_document(load_saved_document(path), str(path))
 
 
-def lifecycle_from_tfvars(tfvars: Path, preview_dir: Path) -> LifecycleDocument:
-    preview = evaluate_lifecycle(preview_dir, tfvars)
+def lifecycle_from_tfvars(
+    tfvars: Path, preview_dir: Path | None = None, timeout: float = DEFAULT_TIMEOUT
+) -> LifecycleDocument:
+    preview = evaluate_lifecycle(preview_dir, tfvars, timeout=timeout)
     return LifecycleDocument(
         preview.configuration, preview.transition_default_minimum_object_size, str(tfvars)
     )

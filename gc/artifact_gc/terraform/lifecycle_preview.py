@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from artifact_gc.errors import UsageError
+from artifact_gc.inputs import read_text
 from artifact_gc.terraform.runner import run_terraform
 
 
@@ -25,11 +28,31 @@ class LifecyclePreview:
     warnings: list[str]
 
 
-def evaluate_lifecycle(preview_dir: Path, tfvars: Path, binary: str | None = None) -> LifecyclePreview:
-    """Plan ``preview_dir`` with ``tfvars``; UsageError with Terraform's message if the tiers are refused."""
-    if not tfvars.is_file():
-        raise UsageError(f"tfvars {tfvars}: no such file")
+BUNDLED_ROOT = "terraform/bundled"  # package data: modules/lifecycle-policy + terraform/lifecycle-preview
+PREVIEW_IN_BUNDLE = Path("terraform") / "lifecycle-preview"
+
+
+def evaluate_lifecycle(
+    preview_dir: Path | None, tfvars: Path, binary: str | None = None, timeout: float = 120.0
+) -> LifecyclePreview:
+    """Plan the lifecycle-preview root with ``tfvars``; UsageError with Terraform's message if the tiers are
+    refused. ``preview_dir`` None means the root shipped in the package (copied to a scratch folder first,
+    since an installed package may be read-only)."""
+    read_text(tfvars, f"tfvars {tfvars}")  # text, not a picture: Terraform would chew on it for minutes
     with tempfile.TemporaryDirectory(prefix="artifact-gc-tf-") as scratch:
+        if preview_dir is None:
+            bundle = Path(scratch) / "bundle"
+            with resources.as_file(resources.files("artifact_gc").joinpath(BUNDLED_ROOT)) as source:
+                shutil.copytree(source, bundle, ignore=shutil.ignore_patterns("tests", "*.md"))
+            preview_dir = bundle / PREVIEW_IN_BUNDLE
+            shown = "the bundled lifecycle-preview"
+        else:
+            if not preview_dir.is_dir() or not any(preview_dir.glob("*.tf")):
+                raise UsageError(
+                    f"--preview-dir {preview_dir}: not a folder of .tf files; leave it out to use the "
+                    "lifecycle-policy module shipped with artifact-gc"
+                )
+            shown = str(preview_dir)
         # A private data dir: no .terraform/ left in the repository, no clash between parallel runs.
         env = {"TF_DATA_DIR": str(Path(scratch) / "data")}
         plan_file = Path(scratch) / "plan"
@@ -47,10 +70,10 @@ def evaluate_lifecycle(preview_dir: Path, tfvars: Path, binary: str | None = Non
         ]
         out = ""
         for step in steps:
-            code, out, err = run_terraform(step, preview_dir.resolve(), binary, env)
+            code, out, err = run_terraform(step, preview_dir.resolve(), binary, env, timeout=timeout)
             if code != 0:
                 reason = _json_errors(out) or _first_error(err or out)
-                raise UsageError(f"terraform {step[0]} of {preview_dir} with {tfvars} failed: {reason}")
+                raise UsageError(f"terraform {step[0]} of {shown} with {tfvars} failed: {reason}")
     outputs = json.loads(out)["planned_values"]["outputs"]
     return LifecyclePreview(
         configuration=outputs["lifecycle_configuration"]["value"],
@@ -60,8 +83,8 @@ def evaluate_lifecycle(preview_dir: Path, tfvars: Path, binary: str | None = Non
 
 
 def _json_errors(stream: str) -> str:
-    """Error diagnostics from ``-json`` output, each as "summary: detail" on one line."""
-    found = []
+    """Error diagnostics from ``-json`` output, each as "summary: detail" on one line; repeats counted."""
+    found: list[str] = []
     for line in stream.splitlines():
         try:
             message = json.loads(line)
@@ -71,7 +94,20 @@ def _json_errors(stream: str) -> str:
         if diagnostic and diagnostic.get("severity") == "error":
             detail = " ".join(diagnostic.get("detail", "").split())
             found.append(f"{diagnostic.get('summary', 'Error')}: {detail}".rstrip(": "))
-    return "; ".join(found)
+    return summarise(found)
+
+
+def summarise(messages: list[str], first: int = 3) -> str:
+    """The first few distinct messages, then how many more: a binary tfvars once gave 190 KB of one error."""
+    distinct = list(dict.fromkeys(messages))
+    shown = "; ".join(m if len(m) <= 300 else m[:300] + "…" for m in distinct[:first])
+    rest = len(messages) - sum(messages.count(m) for m in distinct[:first])
+    repeated = len(messages) - len(distinct)
+    if rest:
+        shown += f" (and {rest} more diagnostics)"
+    elif repeated:
+        shown += f" ({repeated} repeats left out)"
+    return shown
 
 
 def _first_error(text: str) -> str:

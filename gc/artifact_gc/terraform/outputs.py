@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from artifact_gc.errors import UsageError
+from artifact_gc.inputs import read_text
+from artifact_gc.terraform.runner import DEFAULT_TIMEOUT, run_terraform
 
 OUTPUT_NAME = "gc_config"
 
@@ -29,10 +31,9 @@ def gc_config_from_document(document: Any, origin: str) -> dict[str, Any]:
 
 def load_saved_document(path: Path) -> Any:
     """A saved copy of ``terraform output -json`` (or any JSON document), parsed."""
+    text = read_text(path, str(path))
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from exc
 
@@ -46,10 +47,10 @@ def load_saved_outputs(path: Path) -> dict[str, Any]:
     return gc_config_from_document(document, f"--tf-outputs {path}")
 
 
-def read_live_document(tf_dir: Path, terraform_bin: str = "terraform") -> Any:
-    """``terraform output -json`` in ``tf_dir`` (``--terraform-bin tofu`` works too), parsed."""
-    from python_terraform import IsFlagged, Terraform
-
+def read_live_document(
+    tf_dir: Path, terraform_bin: str = "terraform", timeout: float = DEFAULT_TIMEOUT
+) -> Any:
+    """``terraform output -json`` in ``tf_dir`` (``--terraform-bin tofu`` works too), parsed; bounded."""
     if not tf_dir.is_dir():
         raise UsageError(f"--tf-dir {tf_dir}: no such directory")
     binary = shutil.which(terraform_bin)
@@ -58,23 +59,30 @@ def read_live_document(tf_dir: Path, terraform_bin: str = "terraform") -> Any:
             f"--terraform-bin {terraform_bin!r}: not found on PATH (install Terraform or OpenTofu, "
             "or save the outputs with `terraform output -json > outputs.json` and pass --tf-outputs)"
         )
-    terraform = Terraform(working_dir=str(tf_dir), terraform_bin_path=binary)
-    code, out, err = terraform.output_cmd(json=IsFlagged)
+    code, out, err = run_terraform(["output", "-json", "-no-color"], tf_dir, binary, timeout=timeout)
     if code != 0:
         detail = (err or out or "").strip().splitlines()
         raise UsageError(
             f"`{terraform_bin} output -json` in {tf_dir} failed: {detail[-1] if detail else f'exit {code}'}"
         )
     try:
-        return json.loads(out)
+        document = json.loads(out)
     except json.JSONDecodeError as exc:
         raise UsageError(f"`{terraform_bin} output -json` in {tf_dir} printed no JSON ({exc.msg})") from exc
+    if document == {}:
+        raise UsageError(
+            f"--tf-dir {tf_dir}: Terraform has no outputs there: has `terraform apply` run in it "
+            "(or is this the wrong folder)?"
+        )
+    return document
 
 
-def read_live_outputs(tf_dir: Path, terraform_bin: str = "terraform") -> dict[str, Any]:
+def read_live_outputs(
+    tf_dir: Path, terraform_bin: str = "terraform", timeout: float = DEFAULT_TIMEOUT
+) -> dict[str, Any]:
     """``--tf-dir DIR``: the ``gc_config`` output of ``terraform output -json`` there."""
     return gc_config_from_document(
-        read_live_document(tf_dir, terraform_bin), f"terraform outputs in {tf_dir}"
+        read_live_document(tf_dir, terraform_bin, timeout), f"terraform outputs in {tf_dir}"
     )
 
 

@@ -1,0 +1,97 @@
+"""`make mutation`: mutation testing of the modules that decide what is deleted, with mutmut.
+
+mutmut derives module names from file paths relative to its working directory, and our package lives in
+gc/, so the run happens in a work folder (.cache/mutation) holding a copy of the package and the tests.
+The folder is kept between runs: mutmut then re-tests only functions that changed.
+
+Ends with one line ``mutation score: KILLED/TOTAL (P%)`` (timeouts count as killed: the mutant made the
+tests hang, which a CI run notices). Survivors are listed; those explained in tests/MUTANTS.md are marked.
+Exit 1 below 90 % or when an unexplained mutant survives.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+WORK = REPO / ".cache" / "mutation"
+TARGET = 0.90
+
+# The safety core: reference parsing and reachability, mark, the plan file, the interlocks, apply's
+# re-check and batching, restore, the lease and the registry history.
+SAFETY_CORE = [
+    "artifact_gc/refs/uris.py",
+    "artifact_gc/refs/reachability.py",
+    "artifact_gc/collect/mark.py",
+    "artifact_gc/collect/planfile.py",
+    "artifact_gc/collect/safety.py",
+    "artifact_gc/collect/apply.py",
+    "artifact_gc/collect/restore.py",
+    "artifact_gc/collect/control.py",
+]
+# Unit and in-process emulator tests; the subprocess fault suite is too slow to run per mutant.
+TESTS = ["tests/refs/", "tests/collect/", "tests/registry/"]
+
+CONFIG = f"""
+[tool.pytest.ini_options]
+testpaths = ["tests"]
+addopts = "--strict-markers -m 'not e2e'"
+filterwarnings = ["ignore:The 'warn' method is deprecated:DeprecationWarning:python_terraform"]
+markers = ["e2e: end-to-end tests that drive the CLI against a ThreadedMotoServer"]
+
+[tool.mutmut]
+source_paths = ["artifact_gc"]
+only_mutate = {json.dumps(SAFETY_CORE)}
+pytest_add_cli_args_test_selection = {json.dumps(TESTS)}
+pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-p", "no:xdist", "-p", "no:randomly"]
+"""
+
+
+def sync() -> None:
+    """Copy the package and tests into the work folder; keep mutmut's state for an incremental run."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    for name, source in (("artifact_gc", REPO / "gc" / "artifact_gc"), ("tests", REPO / "tests")):
+        shutil.rmtree(WORK / name, ignore_errors=True)
+        shutil.copytree(source, WORK / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (WORK / "pyproject.toml").write_text(CONFIG, encoding="utf-8")
+
+
+def explained() -> set[str]:
+    """Mutant names that tests/MUTANTS.md explains as equivalent (or not worth a test)."""
+    path = REPO / "tests" / "MUTANTS.md"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    return set(re.findall(r"`(artifact_gc\.[^`]+__mutmut_\d+)`", text))
+
+
+def main() -> int:
+    mutmut = Path(sys.executable).with_name("mutmut")
+    sync()
+    started = time.monotonic()
+    run = subprocess.run([str(mutmut), "run"], cwd=WORK, stdout=subprocess.DEVNULL, check=False)
+    if run.returncode not in (0, 1):
+        print(f"mutmut run failed with exit code {run.returncode}", file=sys.stderr)
+        return 1
+    subprocess.run([str(mutmut), "export-cicd-stats"], cwd=WORK, stdout=subprocess.DEVNULL, check=True)
+    stats = json.loads((WORK / "mutants" / "mutmut-cicd-stats.json").read_text())
+    listing = subprocess.run([str(mutmut), "results"], cwd=WORK, capture_output=True, text=True, check=True)
+    survivors = re.findall(r"^\s*(\S+): (?:survived|no tests)\s*$", listing.stdout, re.MULTILINE)
+    known = explained()
+    for name in survivors:
+        print(f"  survived {name}" + ("  (explained in tests/MUTANTS.md)" if name in known else ""))
+    killed = stats["killed"] + stats["timeout"]
+    total = stats["total"]
+    score = killed / total if total else 0.0
+    unexplained = [name for name in survivors if name not in known]
+    print(f"{len(unexplained)} survivors not explained in tests/MUTANTS.md; {time.monotonic() - started:.0f} s")
+    print(f"mutation score: {killed}/{total} ({score:.1%})")
+    return 0 if score >= TARGET and not unexplained else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

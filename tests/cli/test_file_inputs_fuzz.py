@@ -1,0 +1,128 @@
+"""No file a user can hand us produces a traceback (issue 13): random bytes, text with byte-order marks,
+folders and missing paths go to every file-taking option of every command; each ends with its documented
+exit code and one line naming the input."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from artifact_gc.cli import app
+
+from conftest import BUCKET, World
+
+# (command line with {f} for the file, exit codes allowed). The registry manifest fails closed (3); text
+# that happens to be valid (a line of random text is a bare key) is a manifest like any other (0).
+FILE_OPTIONS = [
+    (["apply", "{f}", "--yes"], {2}),
+    (["restore", "{f}", "--yes"], {2}),
+    (["rescue", "--plan", "{f}"], {2}),
+    (["plan", "--out", "{out}", "--tf-outputs", "{f}"], {2}),
+    (["plan", "--out", "{out}", "--bucket", BUCKET, "--prefix", "models/", "--manifest", "{f}"], {0, 3}),
+    (["tf-gate", "{f}"], {2, 3}),
+    (["tf-gate", "{plan}", "--policy", "{f}"], {0, 2}),
+    (["lint-policy", "--file", "{f}"], {2, 3}),
+    (["report", "--bucket", BUCKET, "--prices", "{f}", "--no-history"], {2}),
+    (["report", "--bucket", BUCKET, "--proposed", "{f}", "--no-history"], {2}),
+    (["report", "--bucket", BUCKET, "--history", "{f}"], {0, 2}),
+    (["report", "--bucket", BUCKET, "--plan", "{f}", "--no-history"], {2}),
+]
+IDS = [
+    " ".join(a for a in args if not a.startswith("{") and a not in (BUCKET, "models/"))
+    for args, _ in FILE_OPTIONS
+]
+
+CONTENT = st.one_of(
+    st.binary(max_size=300),
+    st.text(max_size=200).map(lambda s: codecs.BOM_UTF8 + s.encode("utf-8")),
+    st.text(max_size=200).map(lambda s: s.encode("utf-16")),  # PowerShell's Out-File
+    st.sampled_from([b"", b"{}", b"[]", b"null", b'{"Rules": 5}', b"\x89PNG\r\n\x1a\n", b"\xff\xfe\x00"]),
+)
+
+
+def invoke(args: list[str], path: Path, tmp_path: Path):
+    plan = tmp_path / "safe-plan.json"
+    plan.write_text((Path(__file__).parents[1] / "fixtures" / "plans" / "safe-create-dev.json").read_text())
+    line = [a.format(f=path, out=tmp_path / "out.jsonl", plan=plan) for a in args]
+    return CliRunner().invoke(app, line, catch_exceptions=False)
+
+
+def check(result, allowed: set[int], path: Path) -> None:
+    assert result.exit_code in allowed, result.output
+    assert "Traceback" not in result.output
+    if result.exit_code:
+        error_lines = [line for line in result.output.splitlines() if line.startswith("artifact-gc:")]
+        assert len(error_lines) == 1, result.output
+
+
+@pytest.mark.parametrize(("args", "allowed"), FILE_OPTIONS, ids=IDS)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=CONTENT)
+def test_random_bytes_never_crash(world: World, tmp_path: Path, args, allowed, content: bytes) -> None:
+    world.register("models/keep/")
+    path = tmp_path / "input.file"
+    path.write_bytes(content)
+    check(invoke(args, path, tmp_path), allowed | ({0} if args[0] == "tf-gate" else set()), path)
+
+
+@pytest.mark.parametrize(("args", "allowed"), FILE_OPTIONS, ids=IDS)
+@pytest.mark.parametrize("kind", ["missing", "folder"])
+def test_missing_paths_and_folders(world: World, tmp_path: Path, args, allowed, kind: str) -> None:
+    world.register("models/keep/")
+    path = tmp_path / "given"
+    if kind == "folder":
+        path.mkdir()
+    result = invoke(args, path, tmp_path)
+    if "--history" in args and kind == "missing":
+        assert result.exit_code == 0, result.output  # a missing history file is simply a first run
+        return
+    check(result, allowed - {0}, path)
+    assert str(path) in " ".join(result.output.split()) or "given" in result.output
+
+
+def test_a_utf16_plan_from_powershell_is_gated(tmp_path: Path) -> None:
+    source = Path(__file__).parents[1] / "fixtures" / "plans" / "safe-create-dev.json"
+    for encoding, bom in (("utf-16", b""), ("utf-8", codecs.BOM_UTF8)):
+        path = tmp_path / f"plan-{encoding}.json"
+        path.write_bytes(bom + source.read_text().encode(encoding))
+        result = CliRunner().invoke(app, ["tf-gate", str(path)])
+        assert result.exit_code == 0, result.output
+
+
+def test_lint_policy_refuses_a_binary_tfvars_before_terraform(tmp_path: Path) -> None:
+    picture = tmp_path / "some.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    result = CliRunner().invoke(app, ["lint-policy", "--tfvars", str(picture)])
+    assert result.exit_code == 2 and "give a text file" in " ".join(result.output.split())
+
+
+def test_terraform_calls_are_bounded(tmp_path: Path) -> None:
+    """A Terraform that never returns is killed at --terraform-timeout and named (exit 1)."""
+    slow = tmp_path / "terraform"
+    slow.write_text("#!/bin/sh\nexec sleep 60\n")
+    slow.chmod(0o755)
+    tfvars = tmp_path / "dev.tfvars"
+    tfvars.write_text("tiers = {}\n")
+    result = CliRunner().invoke(
+        app,
+        ["lint-policy", "--tfvars", str(tfvars), "--terraform-timeout", "1"],
+        env={"ARTIFACT_GC_TERRAFORM_BIN": str(slow)},
+    )
+    assert result.exit_code == 1, result.output
+    assert "terraform init did not finish within 1 s and was killed" in " ".join(result.output.split())
+
+
+def test_tf_dir_without_outputs_says_so(tmp_path: Path) -> None:
+    fake = tmp_path / "terraform"
+    fake.write_text("#!/bin/sh\necho '{}'\n")
+    fake.chmod(0o755)
+    result = CliRunner().invoke(
+        app,
+        ["plan", "--out", str(tmp_path / "p.jsonl"), "--tf-dir", str(tmp_path), "--terraform-bin", str(fake)],
+    )
+    assert result.exit_code == 2 and "has `terraform apply` run in it" in " ".join(result.output.split())

@@ -1,0 +1,129 @@
+"""Users install the wheel, not this checkout: build it, install it into a fresh virtual environment, and run
+every subcommand from a folder outside the repository against the emulator (issue 13)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import venv
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from artifact_gc.local_stack import LocalStack, gc_config_outputs, local_stack, seed_demo
+
+pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The console script of the wheel, installed with its [terraform] extra into a new venv."""
+    root = tmp_path_factory.mktemp("wheel")
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(root / "dist"), str(REPO)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (root / "dist").glob("artifact_gc-*.whl")
+    venv.create(root / "venv", with_pip=True)
+    pip = root / "venv" / "bin" / "pip"
+    done = subprocess.run(
+        [str(pip), "install", "--quiet", "--disable-pip-version-check", f"{wheel}[terraform]"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return root / "venv" / "bin" / "artifact-gc"
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    with local_stack() as running:
+        yield running
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path) -> Path:
+    """A working directory outside the checkout, with no terraform/ or modules/ beside it."""
+    folder = tmp_path / "somewhere-else"
+    folder.mkdir()
+    assert not (folder / "terraform").exists()
+    return folder
+
+
+def run(cli: Path, cwd: Path, stack: LocalStack, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARTIFACT_GC_", "PYTHON"))}
+    env |= stack.env
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if ".venv" not in p)
+    done = subprocess.run(
+        [str(cli), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    return done
+
+
+def test_the_wheel_ships_its_runtime_files(installed: Path) -> None:
+    site = next((installed.parent.parent / "lib").glob("python3*/site-packages/artifact_gc"))
+    for relative in (
+        "data/s3_prices.json",
+        "templates/report.html.j2",
+        "terraform/bundled/modules/lifecycle-policy/main.tf",
+        "terraform/bundled/terraform/lifecycle-preview/main.tf",
+    ):
+        assert (site / relative).is_file(), relative
+    assert not (site / "terraform" / "bundled" / "modules" / "lifecycle-policy").is_symlink()
+
+
+def test_every_subcommand_works_installed_from_any_directory(
+    installed: Path, stack: LocalStack, elsewhere: Path
+) -> None:
+    bucket, table = "wheel-artifacts", "wheel-registry"
+    seed_demo(stack, bucket, table)
+    outputs = elsewhere / "outputs.json"
+    outputs.write_text(json.dumps(gc_config_outputs(bucket, table)))
+
+    assert run(installed, elsewhere, stack, "version").stdout.strip() == "0.1.0"
+    assert "reset-registry-history" in run(installed, elsewhere, stack, "--help").stdout
+
+    plan = run(installed, elsewhere, stack, "plan", "--tf-outputs", "outputs.json", "--out", "plan.jsonl",
+               "--max-delete-fraction", "0.9")  # fmt: skip
+    assert plan.returncode == 0, plan.stderr
+    report = run(installed, elsewhere, stack, "report", "--bucket", bucket, "--format", "html",
+                 "--out", "report.html", "--plan", "plan.jsonl")  # fmt: skip
+    assert report.returncode == 0, report.stderr
+    assert "<svg" in (elsewhere / "report.html").read_text()
+    text = run(installed, elsewhere, stack, "report", "--bucket", bucket, "--no-history")
+    assert text.returncode == 0 and "STANDARD" in text.stdout, text.stderr
+
+    tfvars = elsewhere / "dev.tfvars"
+    tfvars.write_text((REPO / "terraform" / "envs" / "dev.tfvars").read_text())
+    lint = run(installed, elsewhere, stack, "lint-policy", "--tfvars", "dev.tfvars")
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert "rules, 0 errors" in lint.stdout
+    proposed = run(installed, elsewhere, stack, "report", "--bucket", bucket, "--proposed-tfvars", "dev.tfvars",
+                   "--no-history", "--format", "json")  # fmt: skip
+    assert proposed.returncode == 0, proposed.stderr
+    missing = run(
+        installed, elsewhere, stack, "lint-policy", "--tfvars", "dev.tfvars", "--preview-dir", "nope"
+    )
+    assert missing.returncode == 2 and "--preview-dir nope" in missing.stderr
+
+    gate_plan = elsewhere / "tfplan.json"
+    gate_plan.write_text((REPO / "tests" / "fixtures" / "plans" / "safe-create-dev.json").read_text())
+    assert run(installed, elsewhere, stack, "tf-gate", "tfplan.json").returncode == 0
+
+    apply = run(installed, elsewhere, stack, "apply", "plan.jsonl", "--yes", "--max-delete-fraction", "0.9")
+    assert apply.returncode == 0, apply.stderr
+    restore = run(installed, elsewhere, stack, "restore", "plan.jsonl.audit.jsonl", "--yes")
+    assert restore.returncode == 0, restore.stdout + restore.stderr
+    rescue = run(installed, elsewhere, stack, "rescue", "--bucket", bucket, "--plan", "plan.jsonl")
+    assert rescue.returncode == 0, rescue.stderr
+    reset = run(installed, elsewhere, stack, "reset-registry-history", "--bucket", bucket, "--yes")
+    assert reset.returncode == 0, reset.stderr
