@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from artifact_gc.cli import app
 from artifact_gc.collect import control
 from artifact_gc.collect.apply import ApplyOptions, execute_apply, prepare_apply
+from artifact_gc.collect.planfile import header_digest
 from artifact_gc.collect.planner import PlanOptions, raise_if_refused, run_plan
 from artifact_gc.config import GcConfig
 from artifact_gc.errors import SafetyError, UsageError
@@ -372,6 +373,7 @@ def test_a_plan_with_a_duplicated_candidate_is_refused(versioned_world: World, t
     lines = out.read_text().splitlines()
     header = json.loads(lines[0])
     header["totals"]["candidates"] += 1  # the header agrees: only the duplicate gives it away
+    header["header_digest"] = header_digest(header)
     out.write_text("\n".join([json.dumps(header), lines[1], lines[1], *lines[2:]]) + "\n")
     options = ApplyOptions(audit_path=tmp_path / "audit.jsonl", max_delete_fraction=1.0)
     with pytest.raises(UsageError, match="listed twice"):

@@ -11,6 +11,7 @@ import pytest
 
 from artifact_gc.collect import apply as apply_module
 from artifact_gc.collect.apply import ApplyOptions, execute_apply, prepare_apply
+from artifact_gc.collect.planfile import header_digest
 from artifact_gc.collect.planner import PlanOptions, raise_if_refused, run_plan
 from artifact_gc.config import GcConfig
 from artifact_gc.errors import ReferenceParseError, RegistryError, SafetyError, UsageError
@@ -460,9 +461,22 @@ def test_restating_the_same_config_is_fine(world: World, tmp_path: Path) -> None
 
 
 def _edit_header(plan_path: Path, **changes) -> None:
+    """Edit the header and re-seal its digest: the checks behind the digest must hold on their own."""
     lines = plan_path.read_text().splitlines()
     header = json.loads(lines[0]) | changes
+    header["header_digest"] = header_digest(header)
     plan_path.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+
+
+def test_an_edited_header_is_named_as_such(world: World, tmp_path: Path) -> None:
+    seed(world)
+    plan_path = plan(world, tmp_path)
+    lines = plan_path.read_text().splitlines()
+    header = json.loads(lines[0]) | {"bucket": "another-bucket"}
+    plan_path.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+    with pytest.raises(UsageError, match="header was edited"):
+        apply(world, plan_path)
+    assert len(world.listed_keys()) == 7
 
 
 def test_plan_from_another_account_is_refused(world: World, tmp_path: Path) -> None:

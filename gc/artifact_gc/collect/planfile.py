@@ -7,6 +7,7 @@ writes header + body to a temporary file and renames it into place: a reader nev
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -114,6 +115,7 @@ class PlanWriter:
 
     def finish(self, header: dict[str, Any]) -> None:
         header = {"kind": PLAN_KIND, "format_version": PLAN_FORMAT_VERSION, **header}
+        header["header_digest"] = header_digest(header)
         self._body.flush()
         self._body.seek(0)
         tmp = self.path.with_name(f".{self.path.name}.tmp")
@@ -123,6 +125,16 @@ class PlanWriter:
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, self.path)
+
+
+def header_digest(header: dict[str, Any]) -> str:
+    """A digest of the header's content: an edited header (another bucket, scope or registry) is caught as
+    such, instead of failing later for a side reason."""
+    body = {k: v for k, v in header.items() if k != "header_digest"}
+    return (
+        "sha256:"
+        + hashlib.sha256(json.dumps(body, sort_keys=True).encode("utf-8", "surrogatepass")).hexdigest()
+    )
 
 
 def read_header(path: Path) -> dict[str, Any]:
@@ -144,6 +156,11 @@ def read_header(path: Path) -> dict[str, Any]:
         ) from exc
     if not isinstance(header, dict) or header.get("kind") != PLAN_KIND:
         raise UsageError(f"plan {path}: line 1 is not an artifact-gc plan header")
+    if "header_digest" in header and header["header_digest"] != header_digest(header):
+        raise UsageError(
+            f"plan {path}: its header was edited after `artifact-gc plan` wrote it (bucket "
+            f"{header.get('bucket')!r}, scope or registry no longer match its digest): plan again"
+        )
     if header.get("format_version") != PLAN_FORMAT_VERSION:
         raise UsageError(
             f"plan {path}: format version {header.get('format_version')!r} is not {PLAN_FORMAT_VERSION}; "

@@ -118,12 +118,20 @@ def print_plan(console: Console, summary: dict[str, Any]) -> None:
         largest.add_column("key")
         largest.add_column("size", justify="right")
         for row in summary["largest_candidates"]:
-            largest.add_row(row["key"], human_bytes(row["size"]))
+            largest.add_row(escape_key(row["key"]), human_bytes(row["size"]))
         console.print(largest)
     for warning in summary["warnings"]:
         console.print(f"[yellow]warning:[/yellow] {warning}")
+    if summary.get("refused"):
+        console.print(
+            f"Dry run: nothing was modified. [red]Refused:[/red] {escape(summary['refused'])}. The plan is written "
+            f"for review only (apply refuses it too): inspect [bold]{escape(summary['plan'])}[/bold] or "
+            "`artifact-gc report --plan` it, then fix the registry or scope, or raise the limit, and plan again.",
+            highlight=False,
+        )
+        return
     console.print(
-        f"Dry run: nothing was modified. Apply with: [bold]artifact-gc apply {summary['plan']}[/bold]"
+        f"Dry run: nothing was modified. Apply with: [bold]artifact-gc apply {escape(summary['plan'])}[/bold]"
     )
 
 
@@ -143,14 +151,32 @@ def apply_summary(prepared: PreparedApply, result: ApplyResult, audit_path: str)
         "recovered": result.recovered,
         "failed": [{"key": key, "reason": reason} for key, reason in result.failed],
         "audit_log": audit_path,
+        "mode": "quarantine" if result.quarantined else "delete",
+        "quarantined": result.quarantined,
     }
 
 
 def print_apply(console: Console, summary: dict[str, Any]) -> None:
-    console.print(
-        f"Deleted {summary['deleted']:,} objects ({human_bytes(summary['deleted_bytes'])}) "
-        f"from [cyan]{summary['bucket']}[/cyan]; audit log: {summary['audit_log']}"
-    )
+    if (
+        summary["resumed"]
+        and summary["resumed"] == summary["planned"] - len(summary["newly_protected"])
+        and not (summary["deleted"] or summary["quarantined"] or summary["recovered"])
+    ):
+        console.print(
+            f"This plan was already applied: its audit log {summary['audit_log']} records all "
+            f"{summary['resumed']:,} candidates; nothing was done again."
+        )
+        return
+    if summary["mode"] == "quarantine":
+        console.print(
+            f"Tagged {summary['quarantined']:,} objects in [cyan]{summary['bucket']}[/cyan] for the quarantine rule "
+            f"(nothing deleted); audit log: {summary['audit_log']}"
+        )
+    else:
+        console.print(
+            f"Deleted {summary['deleted']:,} objects ({human_bytes(summary['deleted_bytes'])}) "
+            f"from [cyan]{summary['bucket']}[/cyan]; audit log: {summary['audit_log']}"
+        )
     if summary["delete_markers"]:
         console.print(f"  {summary['delete_markers']:,} delete markers added (recoverable)")
     if summary["resumed"]:
@@ -166,9 +192,11 @@ def print_apply(console: Console, summary: dict[str, Any]) -> None:
         ("already gone", summary["already_gone"]),
     ):
         if keys:
-            shown = ", ".join(keys[:5]) + (f", ... ({len(keys) - 5} more)" if len(keys) > 5 else "")
+            shown = ", ".join(escape_key(k) for k in keys[:5]) + (
+                f", ... ({len(keys) - 5} more)" if len(keys) > 5 else ""
+            )
             console.print(f"  {len(keys):,} {label}: {shown}")
     for failure in summary["failed"][:20]:
-        console.print(f"  [red]failed[/red] {failure['key']}: {failure['reason']}")
+        console.print(f"  [red]failed[/red] {escape_key(failure['key'])}: {escape(failure['reason'])}")
     if len(summary["failed"]) > 20:
         console.print(f"  [red]... and {len(summary['failed']) - 20} more failures[/red]")
