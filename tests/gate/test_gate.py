@@ -462,7 +462,7 @@ def test_our_own_gc_iam_policies_pass_the_gate(tmp_path: Path) -> None:
         ('{"format_version": "1.2", "resource_changes": [', "not valid JSON"),  # truncated
         ("[]", "JSON object"),
         ('{"resource_changes": []}', "no format_version"),
-        ('{"format_version": "2.0", "resource_changes": []}', "not supported"),
+        ('{"format_version": "2.0", "resource_changes": []}', "newer Terraform"),
         ('{"format_version": "1.2", "resource_changes": {"a": 1}}', "resource_changes must be a list"),
         (
             '{"format_version": "1.2", "resource_changes": [{"address": "x"}]}',
@@ -632,3 +632,112 @@ def test_unknown_values_name_themselves_in_the_message() -> None:
 def test_which_rules_fire_on_the_committed_fixtures(name: str, rules: set[str]) -> None:
     document = load_plan((REPO / "tests" / "fixtures" / "plans" / name).read_text(), name)
     assert {f.rule for f in evaluate(document, POLICY).errors} == rules
+
+
+# ------------------------------------------------------------------------- real plans (issue 9, part 2)
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_a_terraform_014_plan_in_format_01_is_read() -> None:
+    """Terraform 0.12-0.15 wrote format_version 0.1/0.2; provider 3.x leaves inline versioning unknown on a
+    new bucket, which must not be read as suspending it."""
+    name = "tf0.14-format0.1-create-bucket-inline.json"
+    document = load_plan((DATA / name).read_text(), name)
+    result = evaluate(document, POLICY)
+    assert result.passed and result.resources_checked == 1
+
+
+@pytest.mark.parametrize("version", ["0.1", "0.2", "1.0", "1.2", "1.9"])
+def test_every_documented_format_version_is_accepted(version: str) -> None:
+    assert load_plan(json.dumps(plan() | {"format_version": version}), "p")["format_version"] == version
+
+
+def test_an_errored_plan_never_passes(tmp_path: Path) -> None:
+    path = write(tmp_path, plan() | {"errored": True})
+    result = CliRunner().invoke(app, ["tf-gate", str(path)])
+    assert result.exit_code == 3 and "plan-incomplete" in result.output
+
+
+def test_an_unknown_delete_marker_flag_does_not_fail_a_long_expiration() -> None:
+    """The AWS provider leaves expiration[].expired_object_delete_marker unknown on a new configuration."""
+    rule = lifecycle_rule("tier-models/", "models/", 400)
+    unknown = {"rule": [{"expiration": [{"expired_object_delete_marker": True}]}]}
+    assert findings(lifecycle_change(None, [rule], unknown=unknown, actions=("create",))) == []
+    still = {"rule": [{"expiration": [{"days": True}]}]}
+    assert findings(lifecycle_change(None, [rule], unknown=still, actions=("create",))) == [
+        ("expiration-below-floor", "error")
+    ]
+
+
+def inline_bucket(before_rules, after_rules, before_versioning=True, after_versioning=True, sse=(True, True)):
+    def values(rules, versioning, encrypted):
+        return {
+            "bucket": "acme-ml-artifacts-prod",
+            "lifecycle_rule": rules,
+            "versioning": [{"enabled": versioning, "mfa_delete": False}],
+            "server_side_encryption_configuration": [{"rule": [{}]}] if encrypted else [],
+        }
+
+    return resource_change(
+        "aws_s3_bucket.legacy",
+        "aws_s3_bucket",
+        ["update"],
+        before=values(before_rules, before_versioning, sse[0]),
+        after=values(after_rules, after_versioning, sse[1]),
+    )
+
+
+def legacy_rule(rule_id: str, prefix: str, days: int, enabled: bool = True) -> dict:
+    return {"id": rule_id, "prefix": prefix, "enabled": enabled, "tags": {}, "expiration": [{"days": days}]}
+
+
+def test_inline_lifecycle_rules_are_checked_like_standalone_ones() -> None:
+    keep = legacy_rule("keep", "", 400)
+    assert findings(inline_bucket([keep], [keep])) == []
+    assert findings(inline_bucket([keep], [legacy_rule("keep", "", 30)])) == [
+        ("expiration-below-floor", "error")
+    ]
+    assert findings(inline_bucket([keep], [])) == [("lifecycle-rule-removed", "error")]
+    assert findings(inline_bucket([keep], [legacy_rule("keep", "", 400, enabled=False)])) == [
+        ("lifecycle-rule-removed", "error")
+    ]
+
+
+def test_inline_versioning_and_encryption_are_checked() -> None:
+    keep = legacy_rule("keep", "", 400)
+    assert findings(inline_bucket([keep], [keep], after_versioning=False)) == [
+        ("versioning-suspended", "error")
+    ]
+    assert findings(inline_bucket([keep], [keep], sse=(True, False))) == [("encryption-removed", "error")]
+    standalone = resource_change(
+        "aws_s3_bucket_server_side_encryption_configuration.this",
+        "aws_s3_bucket_server_side_encryption_configuration",
+        ["delete"],
+        before={"bucket": "acme-ml-artifacts-prod"},
+    )
+    assert findings(standalone) == [("encryption-removed", "error")]
+
+
+def test_selectors_limit_the_gate_to_the_protected_buckets_and_roles() -> None:
+    logs = resource_change("aws_s3_bucket.logs", "aws_s3_bucket", ["delete"], before={"bucket": "acme-logs"})
+    ours = resource_change(
+        "module.bucket.aws_s3_bucket.this",
+        "aws_s3_bucket",
+        ["delete"],
+        before={"bucket": "acme-ml-artifacts-prod"},
+    )
+    everything = findings(logs, ours)
+    assert everything.count(("protected-resource-destroyed", "error")) == 2  # no selector: all judged
+    policy = load_policy("select:\n  buckets: ['acme-ml-artifacts-*']\n")
+    assert findings(logs, ours, policy=policy) == [("protected-resource-destroyed", "error")]
+    policy = load_policy("select:\n  addresses: ['module.bucket.*']\n")
+    assert findings(logs, policy=policy) == []
+    with pytest.raises(UsageError, match="select must map"):
+        load_policy("select:\n  bucket: x\n")
+
+
+def test_an_expiration_by_date_is_below_every_floor() -> None:
+    rule = lifecycle_rule("tier-models/", "models/", None)
+    rule["expiration"] = [{"date": "2027-01-01T00:00:00Z", "days": 0, "expired_object_delete_marker": False}]
+    assert findings(lifecycle_change([MODELS], [rule])) == [("expiration-below-floor", "error")]

@@ -27,7 +27,9 @@ RULES: dict[str, str] = {
     "expiration-shortened": "an expiration shortened (still above its floor)",
     "gc-delete-outside-prefixes": "letting a GC role delete outside its prefixes",
     "wildcard-trust": "a role that trusts a wildcard principal or an unrestricted OIDC subject",
+    "encryption-removed": "removing a bucket's default encryption (standalone resource or inline block)",
 }
+PLAN_INCOMPLETE = "plan-incomplete"  # "errored": true; not a policy rule: an incomplete plan never passes
 
 DEFAULT_POLICY: dict[str, Any] = {
     "protected_types": [
@@ -43,7 +45,11 @@ DEFAULT_POLICY: dict[str, Any] = {
     "gc_policy_match": ["artifact-gc*"],
     # Rules filtered on this tag are the GC's quarantine: exempt from expiration floors.
     "quarantine_tag": {"key": "artifact-gc", "value": "condemned"},
+    # Which resources the bucket/table rules and the trust rule judge: resource address globs, bucket and
+    # table name globs, role name globs. Empty: every one (the safe default for a plan of only our stack).
+    "select": {"addresses": [], "buckets": [], "tables": [], "roles": []},
     "rules": {
+        "encryption-removed": ERROR,
         "protected-resource-destroyed": ERROR,
         "force-destroy-enabled": ERROR,
         "versioning-suspended": ERROR,
@@ -113,8 +119,11 @@ def load_plan(text: str, origin: str) -> dict[str, Any]:
         raise UsageError(
             f"{origin}: no format_version: is this the output of `terraform show -json` on a plan?"
         )
-    if version.split(".")[0] != "1":
-        raise UsageError(f"{origin}: plan format_version {version} is not supported (expected 1.x)")
+    if version.split(".")[0] not in ("0", "1"):
+        raise UsageError(
+            f"{origin}: plan format_version {version} comes from a newer Terraform than artifact-gc knows "
+            "(it reads 0.x from Terraform 0.12-0.15 and 1.x): upgrade artifact-gc"
+        )
     changes = plan.get("resource_changes", [])
     if not isinstance(changes, list) or not all(
         isinstance(c, dict) and isinstance(c.get("change"), dict) for c in changes
@@ -155,6 +164,16 @@ def load_policy(text: str | None, origin: str = "policy") -> dict[str, Any]:
                         f"{origin}: rule {rule}: severity {severity!r} must be error, warning or off"
                     )
             policy["rules"].update(value)
+        elif key == "select":
+            if (
+                not isinstance(value, dict)
+                or set(value) - set(DEFAULT_POLICY["select"])
+                or not all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in value.values())
+            ):
+                raise UsageError(
+                    f"{origin}: select must map {sorted(DEFAULT_POLICY['select'])} to lists of globs"
+                )
+            policy["select"].update(value)
         elif key == "expiration_floors":
             if not isinstance(value, dict) or not all(isinstance(v, int) and v >= 0 for v in value.values()):
                 raise UsageError(f"{origin}: expiration_floors must map prefixes to whole numbers of days")
@@ -170,8 +189,19 @@ def load_policy(text: str | None, origin: str = "policy") -> dict[str, Any]:
 def evaluate(plan: Mapping[str, Any], policy: Mapping[str, Any]) -> GateResult:
     """Apply every rule to every resource change."""
     result = GateResult()
+    if plan.get("errored") is True:
+        result.findings.append(
+            Finding(
+                PLAN_INCOMPLETE,
+                ERROR,
+                "(plan)",
+                'the plan is incomplete ("errored": true): Terraform stopped planning, so what it would do is unknown',
+            )
+        )
     for change in plan.get("resource_changes", []):
         if change.get("mode", "managed") != "managed":
+            continue
+        if not _selected(change, policy.get("select") or {}):
             continue
         result.resources_checked += 1
         for rule, address, message in _check(change, policy, result):
@@ -202,10 +232,13 @@ def _check(
         yield "protected-resource-destroyed", address, f"plan would {how} {rtype}{reason}"
     if deleting and "create" not in actions and rtype == "aws_s3_bucket_lifecycle_configuration":
         yield "lifecycle-rule-removed", address, "plan would delete the whole lifecycle configuration"
+    if deleting and "create" not in actions and rtype == "aws_s3_bucket_server_side_encryption_configuration":
+        yield "encryption-removed", address, "plan would delete the bucket's default encryption"
     if "delete" in actions and "create" not in actions:
         return  # nothing "after" to inspect
 
     if rtype == "aws_s3_bucket":
+        yield from _check_inline_blocks(address, before, after, unknown, policy, result)
         if unknown.get("force_destroy"):
             yield (
                 "force-destroy-enabled",
@@ -249,6 +282,114 @@ def _check(
         yield from _check_gc_policy(address, after, unknown, policy)
     elif rtype == "aws_iam_role":
         yield from _check_trust(address, after, unknown)
+
+
+_BUCKET_TYPES = ("aws_s3_bucket",)
+_IAM_TYPES = ("aws_iam_role", "aws_iam_role_policy", "aws_iam_policy")
+
+
+def _selected(change: Mapping[str, Any], select: Mapping[str, list[str]]) -> bool:
+    """Whether the policy's selectors name this resource (no selector of its kind: every resource is)."""
+    rtype = str(change.get("type", ""))
+    address = str(change.get("address", ""))
+    body = change.get("change") or {}
+    values = {**(body.get("before") or {}), **(body.get("after") or {})}
+    unknown = body.get("after_unknown") or {}
+
+    def named(key: str, globs: list[str]) -> bool:
+        name = values.get(key)
+        if unknown.get(key) or not isinstance(name, str):
+            return True  # a name unknown until apply could be any: judge it
+        return any(fnmatch.fnmatchcase(name, g) for g in globs)
+
+    addresses = select.get("addresses") or []
+    by_address = any(fnmatch.fnmatchcase(address, g) for g in addresses)
+    if rtype in _IAM_TYPES:
+        roles = select.get("roles") or []
+        if not (roles or addresses):
+            return True
+        return by_address or bool(roles and (named("name", roles) or named("role", roles)))
+    buckets, tables = select.get("buckets") or [], select.get("tables") or []
+    if not (addresses or buckets or tables):
+        return True
+    if rtype.startswith("aws_s3_bucket"):
+        return by_address or bool(buckets and named("bucket", buckets))
+    if rtype == "aws_dynamodb_table":
+        return by_address or bool(tables and named("name", tables))
+    return by_address
+
+
+def _check_inline_blocks(
+    address: str,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    unknown: Any,
+    policy: Mapping[str, Any],
+    result: GateResult,
+) -> Iterator[tuple[str, str, str]]:
+    """The inline blocks older configurations still use on aws_s3_bucket, judged like the standalone
+    resources: versioning {enabled}, server_side_encryption_configuration, lifecycle_rule."""
+    # Provider 3.x leaves inline versioning unknown on every new bucket: only a bucket that was versioned
+    # and may stop being so is judged here (the standalone aws_s3_bucket_versioning rule covers the rest).
+    if _first(before.get("versioning")).get("enabled"):
+        if _is_unknown(unknown, "versioning"):
+            yield "versioning-suspended", address, "inline versioning is unknown until apply"
+        elif not _first(after.get("versioning")).get("enabled"):
+            yield (
+                "versioning-suspended",
+                address,
+                "inline versioning is switched off: deletes would be permanent",
+            )
+    if before.get("server_side_encryption_configuration") and not (
+        after.get("server_side_encryption_configuration")
+        or unknown.get("server_side_encryption_configuration")
+    ):
+        yield "encryption-removed", address, "the inline server_side_encryption_configuration is removed"
+    if before.get("lifecycle_rule") or after.get("lifecycle_rule") or unknown.get("lifecycle_rule"):
+        yield from _check_lifecycle(
+            address,
+            {"rule": [_standalone_rule(r) for r in before.get("lifecycle_rule") or []]},
+            {"rule": [_standalone_rule(r) for r in after.get("lifecycle_rule") or []]},
+            _standalone_unknown(unknown.get("lifecycle_rule")),
+            policy,
+            result,
+        )
+
+
+def _standalone_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """An inline ``lifecycle_rule`` in the shape of ``aws_s3_bucket_lifecycle_configuration``'s ``rule``."""
+    tags = rule.get("tags") or {}
+    tag = [{"key": k, "value": v} for k, v in list(tags.items())[:1]] if len(tags) == 1 else []
+    return {
+        "id": rule.get("id"),
+        "status": "Enabled" if rule.get("enabled") else "Disabled",
+        "filter": [{"prefix": rule.get("prefix") or "", "tag": tag}],
+        "expiration": rule.get("expiration") or [],
+        "transition": rule.get("transition") or [],
+        "noncurrent_version_expiration": [
+            {"noncurrent_days": n.get("days")} for n in rule.get("noncurrent_version_expiration") or []
+        ],
+    }
+
+
+def _standalone_unknown(unknown: Any) -> Any:
+    if unknown is True:
+        return {"rule": True}
+    if not isinstance(unknown, list):
+        return {}
+    return {
+        "rule": [
+            {
+                "status": u.get("enabled"),
+                "filter": u.get("prefix") or u.get("tags"),
+                "expiration": u.get("expiration"),
+                "id": u.get("id"),
+            }
+            if isinstance(u, dict)
+            else u
+            for u in unknown
+        ]
+    }
 
 
 def _replace_paths(body: Mapping[str, Any]) -> str:
@@ -299,11 +440,14 @@ class _Rule:
     noncurrent_days: int | None
     transitions: tuple[tuple[int, str], ...]
     unknown: bool
+    expiration_date: str | None = None
 
     def summary(self) -> str:
         parts = [f"{days} d → {cls}" for days, cls in self.transitions]
         if self.expiration_days is not None:
             parts.append(f"expire {self.expiration_days} d")
+        if self.expiration_date:
+            parts.append(f"expire on {self.expiration_date}")
         if self.noncurrent_days is not None:
             parts.append(f"noncurrent {self.noncurrent_days} d")
         scope = f"tag {self.tag[0]}={self.tag[1]}" if self.tag else f"prefix '{self.prefix}'"
@@ -325,7 +469,7 @@ def _lifecycle_rules(value: Mapping[str, Any], unknown: Any) -> dict[str, _Rule]
         rule_unknown = unknown_rules is True or (
             isinstance(unknown_rules, list)
             and index < len(unknown_rules)
-            and _contains_true(unknown_rules[index])
+            and _verdict_unknown(unknown_rules[index])
         )
         transitions = tuple(
             sorted(
@@ -348,8 +492,30 @@ def _lifecycle_rules(value: Mapping[str, Any], unknown: Any) -> dict[str, _Rule]
             else None,
             transitions=transitions,
             unknown=rule_unknown,
+            expiration_date=str(expiration["date"]) if expiration.get("date") else None,
         )
     return rules
+
+
+def _verdict_unknown(rule_unknown: Any) -> bool:
+    """Only unknowns that can change a rule's verdict count: its id, status, filter, prefix, expiration
+    days or date. (The AWS provider leaves ``expired_object_delete_marker`` unknown on a new configuration;
+    that cannot make an expiration shorter.)"""
+    if rule_unknown is True:
+        return True
+    if not isinstance(rule_unknown, dict):
+        return False
+    return any(
+        _is_unknown(rule_unknown, *path)
+        for path in (
+            ("id",),
+            ("status",),
+            ("filter",),
+            ("prefix",),
+            ("expiration", "days"),
+            ("expiration", "date"),
+        )
+    )
 
 
 def floor_for(prefix: str, floors: Mapping[str, int]) -> tuple[int, str]:
@@ -400,8 +566,19 @@ def _check_lifecycle(
                 f"lifecycle rule {rule_id!r} has values unknown until apply: cannot check its expiration",
             )
             continue
+        if quarantine_tag and after_rule.tag == quarantine_tag:
+            continue
+        if after_rule.expiration_date and (
+            before_rule is None or before_rule.expiration_date != after_rule.expiration_date
+        ):
+            yield (
+                "expiration-below-floor",
+                address,
+                f"lifecycle rule {rule_id!r} expires every object under '{after_rule.prefix}' on "
+                f"{after_rule.expiration_date}, whatever its age: no floor holds",
+            )
         days = after_rule.expiration_days
-        if days is None or (quarantine_tag and after_rule.tag == quarantine_tag):
+        if days is None:
             continue
         floor, floor_prefix = floor_for(after_rule.prefix, policy["expiration_floors"])
         if days < floor:
