@@ -8,9 +8,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from artifact_gc.cli.app import app
+from artifact_gc.collect.planfile import header_digest
 from artifact_gc.cost.lifecycle_lint import BucketFacts, lint
 from artifact_gc.local_stack import backdate
 from artifact_gc.render.storage_report import append_history, render_html, render_markdown
@@ -111,7 +113,7 @@ def rule(**fields):
             "tag-filter",
         ),
         ({"Rules": [rule()]}, "no-action"),
-        ({"Rules": [{"Status": "Enabled", "Filter": {}, "Expiration": {"Days": 3}}]}, "missing-id"),
+        ({"Rules": [{"ID": "x" * 256, "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 3}}]}, "id"),
         ({"Rules": [{"ID": "r", "Status": "On", "Filter": {}, "Expiration": {"Days": 3}}]}, "status"),
         ({"Rules": [{"ID": "r", "Status": "Enabled", "Expiration": {"Days": 3}}]}, "filter"),
         ({"Rules": [rule(Expiration={"Days": 3}), rule(Expiration={"Days": 4})]}, "duplicate-id"),
@@ -333,7 +335,10 @@ def test_scenarios_c_and_d_from_terraform_output_and_a_plan(world: World, tmp_pa
     assert "2 deleted" in scenarios["d"]["label"]
     assert scenarios["c"]["total_12m"] < scenarios["a"]["total_12m"]
     other = tmp_path / "other-plan.jsonl"
-    other.write_text(plan_path.read_text().replace(BUCKET, "another-bucket", 1))
+    lines = plan_path.read_text().splitlines()
+    header = json.loads(lines[0]) | {"bucket": "another-bucket"}
+    header["header_digest"] = header_digest(header)  # a genuine plan of another bucket, not an edit
+    other.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
     from artifact_gc.errors import UsageError
 
     with pytest.raises(UsageError, match="is for bucket"):
@@ -464,3 +469,15 @@ def test_lint_notes_disabled_rules_missing_marker_cleanup_and_the_rule_count() -
     assert near == {("warning", "rule-count", "-")}
     assert {f for f in checks(rules(1001)) if f[1] == "rule-count"} == {("error", "rule-count", "-")}
     assert not {f for f in checks(rules(10)) if f[1] == "rule-count"}
+
+
+LIFECYCLE_CORPUS = yaml.safe_load((Path(__file__).parent / "data" / "lifecycle_documents.yaml").read_text())
+
+
+@pytest.mark.parametrize("case", LIFECYCLE_CORPUS, ids=[c["name"][:60] for c in LIFECYCLE_CORPUS])
+def test_lint_agrees_with_s3_on_documented_examples(case: dict) -> None:
+    errors = {c for s, c, _ in checks(case["document"]) if s == "error"}
+    if case.get("valid"):
+        assert not errors, case["name"]
+    else:
+        assert set(case["errors"]) <= errors, (case["name"], errors)

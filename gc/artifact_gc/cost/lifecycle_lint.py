@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -84,10 +85,9 @@ def _lint_rule(rule: Mapping[str, Any], index: int, facts: BucketFacts) -> list[
     def add(severity: str, check: str, message: str) -> None:
         found.append(LintFinding(severity, check, rid, message))
 
-    if not rule.get("ID"):
-        add(ERROR, "missing-id", "every rule needs an ID")
-    elif len(str(rule["ID"])) > 255:
-        add(ERROR, "missing-id", "rule IDs are limited to 255 characters")
+    # A rule without ID is valid: S3 assigns one.
+    if rule.get("ID") and len(str(rule["ID"])) > 255:
+        add(ERROR, "id", "rule IDs are limited to 255 characters")
     status = rule.get("Status")
     if status not in ("Enabled", "Disabled"):
         add(ERROR, "status", f"Status must be Enabled or Disabled, not {status!r}")
@@ -95,7 +95,15 @@ def _lint_rule(rule: Mapping[str, Any], index: int, facts: BucketFacts) -> list[
         add(INFO, "disabled", "the rule is disabled: none of its actions run")
     if "Filter" not in rule and "Prefix" not in rule:
         add(ERROR, "filter", "every rule needs a Filter (an empty Filter means the whole bucket)")
+    if "Filter" in rule and "Prefix" in rule:
+        add(ERROR, "filter", "a rule cannot hold both Filter and the legacy top-level Prefix")
     flt = rule.get("Filter") or {}
+    if isinstance(flt, dict):
+        conditions = [k for k in ("Prefix", "Tag", "ObjectSizeGreaterThan", "ObjectSizeLessThan") if k in flt]
+        if len(conditions) > 1:
+            add(ERROR, "filter", f"a Filter holding {' and '.join(conditions)} must combine them in And")
+        if "And" in flt and conditions:
+            add(ERROR, "filter", f"a Filter holds either And or one condition, not And with {conditions[0]}")
     tagged = "Tag" in flt or bool((flt.get("And") or {}).get("Tags"))
     transitions = rule.get("Transitions") or []
     expiration = rule.get("Expiration") or {}
@@ -113,43 +121,20 @@ def _lint_rule(rule: Mapping[str, Any], index: int, facts: BucketFacts) -> list[
     if not actions:
         add(ERROR, "no-action", "a rule needs at least one action")
 
-    steps: list[tuple[int, str]] = []
-    for transition in transitions:
-        days, cls = _days(transition.get("Days")), str(transition.get("StorageClass"))
-        if days is None or days < 0:
-            add(ERROR, "days", f"transition to {cls}: Days must be a whole number of 0 or more")
-            continue
-        if cls in IA_CLASSES and days < 30:
-            add(ERROR, "ia-too-soon", f"transition to {cls} after {days} days: S3 requires at least 30")
-        steps.append((days, cls))
-    classes = [cls for _, cls in steps]
-    if len(set(classes)) != len(classes):
-        add(ERROR, "transition-order", "a storage class appears in two transitions")
-    ordered = sorted(steps)
-    ranks = [
-        TRANSITION_ORDER.index(cls) if cls in TRANSITION_ORDER else len(TRANSITION_ORDER)
-        for _, cls in ordered
-    ]
-    if any(b <= a for a, b in pairwise(ranks)) or any(d2 <= d1 for (d1, _), (d2, _) in pairwise(ordered)):
-        add(
-            ERROR,
-            "transition-order",
-            f"transitions must move to colder classes on strictly later days: {steps}",
-        )
-    ia_day = next((d for d, c in steps if c in IA_CLASSES), None)
-    for days, cls in steps:
-        if ia_day is not None and cls not in IA_CLASSES and days < ia_day + 30:
-            add(
-                ERROR,
-                "ia-gap",
-                f"transition to {cls} on day {days} comes less than 30 days after Standard-IA (day {ia_day})",
-            )
+    steps = _transitions(transitions, "Days", "Date", "", add)
+    _transitions(rule.get("NoncurrentVersionTransitions") or [], "NoncurrentDays", None, "noncurrent ", add)
 
     exp_days = _days(expiration.get("Days"))
     if expiration.get("Days") is not None and (exp_days is None or exp_days < 1):
         add(ERROR, "days", "Expiration Days must be a whole number of at least 1")
-    if exp_days is not None and expiration.get("ExpiredObjectDeleteMarker"):
-        add(ERROR, "expiration", "Expiration cannot hold both Days and ExpiredObjectDeleteMarker")
+    if "Date" in expiration and not _midnight_utc(expiration["Date"]):
+        add(ERROR, "date", f"Expiration Date {expiration['Date']!r} must be an ISO 8601 date at midnight UTC")
+    if "ExpiredObjectDeleteMarker" in expiration and ("Days" in expiration or "Date" in expiration):
+        add(
+            ERROR, "expiration", "Expiration cannot hold ExpiredObjectDeleteMarker together with Days or Date"
+        )
+    if "Days" in expiration and "Date" in expiration:
+        add(ERROR, "expiration", "Expiration holds either Days or Date, not both")
     if exp_days is not None and steps and exp_days <= max(d for d, _ in steps):
         add(
             ERROR,
@@ -166,6 +151,20 @@ def _lint_rule(rule: Mapping[str, Any], index: int, facts: BucketFacts) -> list[
     newer = noncurrent.get("NewerNoncurrentVersions")
     if newer is not None and (_days(newer) is None or not 1 <= newer <= 100):
         add(ERROR, "noncurrent", "NewerNoncurrentVersions must be between 1 and 100")
+    nc_days = _days(noncurrent.get("NoncurrentDays"))
+    nc_steps = [
+        _days(t.get("NoncurrentDays"))
+        for t in rule.get("NoncurrentVersionTransitions") or []
+        if isinstance(t, dict) and _days(t.get("NoncurrentDays")) is not None
+    ]
+    if noncurrent and (nc_days is None or nc_days < 1):
+        add(ERROR, "noncurrent", "NoncurrentVersionExpiration needs NoncurrentDays of at least 1")
+    elif nc_days is not None and nc_steps and nc_days <= max(nc_steps):
+        add(
+            ERROR,
+            "expire-before-transition",
+            f"noncurrent expiration on day {nc_days} is not after the last noncurrent transition (day {max(nc_steps)})",
+        )
 
     # cost pitfalls: leaving a class before its minimum storage duration
     schedule = sorted(steps) + ([(exp_days, "EXPIRE")] if exp_days is not None else [])
@@ -198,6 +197,77 @@ def _lint_rule(rule: Mapping[str, Any], index: int, facts: BucketFacts) -> list[
                 f"{small} objects under 128 KB in this rule's scope are never transitioned (S3's default minimum size)",
             )
     return found
+
+
+def _midnight_utc(value: Any) -> bool:
+    """S3 takes lifecycle dates in ISO 8601 at midnight UTC (2027-01-01, or 2027-01-01T00:00:00Z)."""
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return False
+    if moment.tzinfo is not None and moment.utcoffset() != timedelta(0):
+        return False
+    return (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0)
+
+
+def _transitions(
+    transitions: Any, days_key: str, date_key: str | None, kind: str, add: Any
+) -> list[tuple[int, str]]:
+    """Check one list of transitions (current or noncurrent); return its (days, class) steps in order.
+
+    S3's rules: each needs Days (or, for current versions, a Date) and a StorageClass; classes only get
+    colder (the supported waterfall), on strictly later days; Standard-IA and One Zone-IA need 30 days;
+    a class entered after an IA class needs 30 more days (the gap applies only after an IA class).
+    """
+    steps: list[tuple[int, str]] = []
+    dated = 0
+    for transition in transitions if isinstance(transitions, list) else []:
+        if not isinstance(transition, dict):
+            add(ERROR, "shape", f"a {kind}transition must be an object")
+            continue
+        cls = str(transition.get("StorageClass"))
+        if cls not in TRANSITION_ORDER:
+            add(ERROR, "storage-class", f"{kind}transition to {cls}: not a class S3 transitions to")
+            continue
+        if date_key and date_key in transition:
+            dated += 1
+            if days_key in transition:
+                add(ERROR, "days", f"{kind}transition to {cls}: holds both {days_key} and {date_key}")
+            elif not _midnight_utc(transition[date_key]):
+                add(ERROR, "date", f"transition to {cls}: Date must be an ISO 8601 date at midnight UTC")
+            continue
+        days = _days(transition.get(days_key))
+        if days is None or days < 0:
+            add(ERROR, "days", f"{kind}transition to {cls}: {days_key} must be a whole number of 0 or more")
+            continue
+        if cls in IA_CLASSES and days < 30:
+            add(ERROR, "ia-too-soon", f"{kind}transition to {cls} after {days} days: S3 requires at least 30")
+        steps.append((days, cls))
+    if dated and steps:
+        add(ERROR, "days", f"{kind}transitions mix {days_key} and Date: use one or the other")
+    classes = [cls for _, cls in steps]
+    if len(set(classes)) != len(classes):
+        add(ERROR, "transition-order", f"a storage class appears in two {kind}transitions")
+    ordered = sorted(steps)
+    ranks = [TRANSITION_ORDER.index(cls) for _, cls in ordered]
+    if any(b <= a for a, b in pairwise(ranks)) or any(d2 <= d1 for (d1, _), (d2, _) in pairwise(ordered)):
+        add(
+            ERROR,
+            "transition-order",
+            f"{kind}transitions must move to colder classes (S3's supported waterfall) on strictly later days: {steps}",
+        )
+    ia_day = next((d for d, c in ordered if c in IA_CLASSES), None)
+    for days, cls in ordered:
+        if ia_day is not None and days > ia_day and days < ia_day + 30:
+            add(
+                ERROR,
+                "ia-gap",
+                f"{kind}transition to {cls} on day {days} comes less than 30 days after an IA class (day {ia_day})",
+            )
+    return steps
 
 
 def _lint_bucket(rules: list[Any], facts: BucketFacts) -> list[LintFinding]:
