@@ -243,3 +243,32 @@ def test_projection_invariants(objs, rules, data) -> None:
         # on an unversioned bucket, deleting more never costs more storage
         assert m_some.storage_cost <= m_c.storage_cost + 1e-12
         assert m_more.storage_cost <= m_some.storage_cost + 1e-12
+
+
+def test_overlapping_noncurrent_rules_follow_s3_precedence() -> None:
+    """Deletion wins over retention and the earliest expiration applies: a housekeeping rule that expires
+    every noncurrent version after 30 days is not disarmed by a tier that keeps the newest two (a tie at
+    the same days used to keep those versions for ever)."""
+    keep_two = {
+        "ID": "tier",
+        "Status": "Enabled",
+        "Filter": {"Prefix": "m/"},
+        "NoncurrentVersionExpiration": {"NoncurrentDays": 30, "NewerNoncurrentVersions": 2},
+    }
+    housekeeping = {
+        "ID": "housekeeping",
+        "Status": "Enabled",
+        "Filter": {},
+        "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+    }
+    schedule = schedule_for([keep_two, housekeeping], "m/a", GIB)
+    assert [schedule.noncurrent_expiry(rank) for rank in (1, 2, 3)] == [30, 30, 30]
+    alone = schedule_for([keep_two], "m/a", GIB)
+    assert [alone.noncurrent_expiry(rank) for rank in (1, 2, 3)] == [None, None, 30]
+    later = schedule_for(
+        [keep_two, housekeeping | {"NoncurrentVersionExpiration": {"NoncurrentDays": 90}}], "m/a", GIB
+    )
+    assert [later.noncurrent_expiry(rank) for rank in (1, 3)] == [90, 30]
+    versions = [("m/a", GIB, "STANDARD", 40, True, rank) for rank in (1, 2, 3)]
+    months = project(build_population(versions, [keep_two, housekeeping]), P, "b", "b").months
+    assert months[0].storage_cost == 0  # all three are past 30 days noncurrent: all expired

@@ -30,8 +30,15 @@ class Schedule:
 
     transitions: tuple[tuple[int, str], ...] = ()
     expiration_days: int | None = None
-    noncurrent_days: int | None = None
-    newer_noncurrent: int | None = None
+    # every matching NoncurrentVersionExpiration: (NoncurrentDays, NewerNoncurrentVersions or None)
+    noncurrent: tuple[tuple[int, int | None], ...] = ()
+
+    def noncurrent_expiry(self, rank: int) -> int | None:
+        """When the noncurrent version of this rank (1 = newest) expires. S3's precedence for overlapping
+        rules: deletion wins over retention and the earliest expiration applies, so a rule that keeps the
+        newest N versions does not stop another rule from expiring them."""
+        days = [d for d, newer in self.noncurrent if newer is None or rank > newer]
+        return min(days) if days else None
 
 
 NO_RULES = Schedule()
@@ -54,12 +61,15 @@ def schedule_for(rules: Sequence[Mapping[str, Any]], key: str, size: int) -> Sch
         noncurrent = rule.get("NoncurrentVersionExpiration") or {}
         if isinstance(noncurrent.get("NoncurrentDays"), int):
             noncurrents.append((noncurrent["NoncurrentDays"], noncurrent.get("NewerNoncurrentVersions")))
-    nc_days, nc_newer = min(noncurrents, key=lambda x: x[0]) if noncurrents else (None, None)
     return Schedule(
         transitions=tuple(sorted((d, c) for c, d in transitions.items())),
         expiration_days=min(expirations) if expirations else None,
-        noncurrent_days=nc_days,
-        newer_noncurrent=nc_newer if isinstance(nc_newer, int) else None,
+        noncurrent=tuple(
+            sorted(
+                ((d, n if isinstance(n, int) else None) for d, n in noncurrents),
+                key=lambda x: (x[0], x[1] or 0),
+            )
+        ),
     )
 
 
@@ -171,13 +181,7 @@ def project(
                 continue
             age = key.age_days + elapsed  # growth cohorts are created as they arrive, aged 1 day
             schedule = key.schedule
-            expire_at = schedule.noncurrent_days if key.noncurrent else schedule.expiration_days
-            if (
-                key.noncurrent
-                and schedule.newer_noncurrent is not None
-                and key.rank <= schedule.newer_noncurrent
-            ):
-                expire_at = None  # the newest N noncurrent versions are retained
+            expire_at = schedule.noncurrent_expiry(key.rank) if key.noncurrent else schedule.expiration_days
             if not key.noncurrent and not (key.small and not transition_small_objects):
                 for days, target in schedule.transitions:
                     if days <= age and _colder(target, cls) and (expire_at is None or days < expire_at):
