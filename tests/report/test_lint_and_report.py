@@ -355,7 +355,7 @@ def test_every_format_renders(world: World, tmp_path: Path) -> None:
     history = append_history(tmp_path / "h.jsonl", later)
     assert len(history) == 2
     html = render_html(report, history)
-    assert html.count("<svg") == 5  # bytes, cost, projection, cost trend, bytes trend
+    assert html.count("<svg") == 6  # bytes, cost, projection, cost trend, savings trend, bytes trend
     # self-contained: nothing fetched from the network
     assert not re.search(r"<script|<link|src=|@import|url\(", html)
     assert set(re.findall(r"https?://[^\s\"'<>]+", html)) <= {"http://www.w3.org/2000/svg"}

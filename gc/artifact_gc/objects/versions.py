@@ -16,6 +16,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from artifact_gc.aws import aws_message
+from artifact_gc.collect.control import CONTROL_PREFIX
 from artifact_gc.errors import AwsError
 
 SMALL_BYTES = 128 * 1024
@@ -94,6 +95,8 @@ def scan_versions(
                 entries += [(m["Key"], m["LastModified"], None) for m in markers]
                 entries.sort(key=lambda e: (e[0], -e[1].timestamp()))
                 for key, modified, version in entries:
+                    if key.startswith(CONTROL_PREFIX):
+                        continue  # the GC's own state (lease, history, ledgers) is not artifact data
                     if key != last_key:
                         last_key, newer, rank = key, None, 0
                     if version is not None:

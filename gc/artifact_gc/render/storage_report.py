@@ -216,20 +216,22 @@ def _charts(report: dict[str, Any], history: Sequence[dict[str, Any]]) -> dict[s
         charts["trend_cost"] = line_chart(
             "Monthly cost over past report runs",
             labels,
-            {
-                "monthly cost": [h["monthly_cost"] for h in history],
-                **{
-                    f"12-month savings ({name})": [h["savings_12m"][name] for h in history]
-                    for name in sorted(common)
-                },
-            },
+            {"monthly cost": [h["monthly_cost"] for h in history]},
             money,
         )
+        if common:  # savings are another quantity: their own chart, not the cost axis
+            charts["trend_savings"] = line_chart(
+                "Projected 12-month savings over past report runs",
+                labels,
+                {f"scenario {name}": [h["savings_12m"][name] for h in history] for name in sorted(common)},
+                money,
+            )
         charts["trend_bytes"] = line_chart(
             "Stored bytes over past report runs",
             labels,
             {"bytes (all versions)": [h["bytes"] for h in history]},
             human_bytes,
+            byte_axis=True,
         )
     return charts
 
