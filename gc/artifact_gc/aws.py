@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -52,7 +53,9 @@ class AwsClients:
                 kwargs["endpoint_url"] = self.settings.endpoint_url
             if not self.session.region_name:
                 kwargs["region_name"] = "us-east-1"
-            self._clients[service] = self.session.client(service, **kwargs)
+            client = self.session.client(service, **kwargs)
+            client.meta.events.register("needs-retry", _say_retry)
+            self._clients[service] = client
         return self._clients[service]
 
     @property
@@ -85,6 +88,27 @@ class AwsClients:
                     parts.hostname.lower() if parts.port is None else f"{parts.hostname.lower()}:{parts.port}"
                 )
         return frozenset(hosts)
+
+
+RETRY_LOG = logging.getLogger("artifact_gc.retries")
+
+
+def _say_retry(
+    attempts: int = 0, caught_exception: Exception | None = None, operation: Any = None, **_: Any
+) -> None:
+    """Say what is being retried when the network fails (a closed port is 10 attempts of silence).
+
+    A botocore ``needs-retry`` listener; it returns None, so botocore's own retry decision is unchanged.
+    """
+    if caught_exception is not None and attempts in (1, RETRY_ATTEMPTS // 2):
+        name = getattr(operation, "name", "request")
+        RETRY_LOG.warning(
+            "retrying %s after attempt %d of %d: %s",
+            name,
+            attempts,
+            RETRY_ATTEMPTS,
+            aws_message(caught_exception),
+        )
 
 
 def aws_message(exc: Exception) -> str:

@@ -183,3 +183,14 @@ def test_a_quarantined_plan_can_then_be_applied_for_real_with_the_same_audit_log
     assert world.listed_keys() == {"models/keep/a"}  # not skipped as "already done"
     actions = [json.loads(line)["action"] for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert sorted(actions) == ["delete", "delete", "quarantine", "quarantine"]
+
+
+def test_rescue_of_a_missing_key_says_it_is_missing(world: World) -> None:
+    result = CliRunner().invoke(app, ["rescue", "--bucket", BUCKET, "--key", "models/never-there.bin"])
+    assert result.exit_code == 2, result.output
+    assert "1 keys are not in s3://" in " ".join(result.output.split())
+
+
+def test_lint_policy_on_a_missing_bucket_says_so(world: World) -> None:
+    result = CliRunner().invoke(app, ["lint-policy", "--bucket", "no-such-bucket-here"])
+    assert result.exit_code == 2 and "does not exist" in result.output and "Traceback" not in result.output

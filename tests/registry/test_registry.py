@@ -200,3 +200,13 @@ def test_collect_names_the_row_of_an_unparseable_reference(world: World) -> None
 def test_collect_without_sources_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="no registry source"):
         collect_references([], BUCKET)
+
+
+def test_a_path_attribute_no_row_has_names_the_attributes_seen(world: World) -> None:
+    world.register("models/a/")
+    source = DynamoDbSource(world.ddb, TABLE, ("artifact_uri",))
+    with pytest.raises(SafetyError) as refused:
+        collect_references([source], BUCKET)
+    message = str(refused.value)
+    assert "has 1 rows but none holds ['artifact_uri']" in message
+    assert "'s3_path'" in message and "'model_id'" in message

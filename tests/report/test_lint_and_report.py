@@ -481,3 +481,12 @@ def test_lint_agrees_with_s3_on_documented_examples(case: dict) -> None:
         assert not errors, case["name"]
     else:
         assert set(case["errors"]) <= errors, (case["name"], errors)
+
+
+def test_no_negative_stays_in_early_deletion_warnings() -> None:
+    rules = {
+        "Rules": [rule(Transitions=[{"Days": 30, "StorageClass": "STANDARD_IA"}], Expiration={"Days": 25})]
+    }
+    found = lint(rules)
+    assert any(f.check == "expire-before-transition" for f in found)
+    assert not any(f.check == "early-deletion" and " -" in f.message for f in found)

@@ -6,6 +6,7 @@ Exit codes: 0 success; 1 runtime error (including per-object delete failures); 2
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import typer
@@ -41,6 +42,9 @@ def version() -> None:
 
 
 def main() -> None:
+    # library warnings (retries, in artifact_gc.retries) as one line each on stderr
+    logging.basicConfig(level=logging.WARNING, format="artifact-gc: %(message)s")
+    logging.getLogger("botocore").setLevel(logging.ERROR)
     try:
         app()
     except SystemExit as exc:

@@ -47,12 +47,13 @@ from artifact_gc.cli.options import (
 from artifact_gc.collect import control
 from artifact_gc.collect.apply import ApplyOptions, execute_apply, prepare_apply
 from artifact_gc.collect.planfile import iter_candidates, read_header
-from artifact_gc.collect.quarantine import DEFAULT_TAG, parse_tag, remove_tags
+from artifact_gc.collect.quarantine import DEFAULT_TAG, parse_tag, rescue_keys
 from artifact_gc.collect.restore import check_markers, read_audit, remove_markers, still_deleted
 from artifact_gc.config import GcConfig, parse_access_point, parse_duration
 from artifact_gc.cost.lifecycle import noncurrent_expiration_days
 from artifact_gc.errors import (
     EXIT_RUNTIME,
+    EXIT_USAGE,
     AwsError,
     SafetyError,
     UsageError,
@@ -420,13 +421,23 @@ def rescue(
         ttl = timedelta(seconds=parse_duration(lock_ttl, "--lock-ttl"))
         lease = control.acquire(clients.s3, bucket_name, ttl, now(), "rescue")
         try:
-            rescued = [k for k in dict.fromkeys(keys) if remove_tags(clients.s3, bucket_name, k, tag)]
+            rescued, untagged, missing = rescue_keys(clients.s3, bucket_name, keys, tag)
         finally:
             control.release(clients.s3, lease, now())
         out_console.print(
-            f"Rescued {len(rescued):,} objects in s3://{bucket_name} (removed {tag[0]}={tag[1]}); "
-            f"{len(set(keys)) - len(rescued):,} others carried no quarantine tag"
+            f"Rescued {len(rescued):,} objects in s3://{bucket_name} (removed {tag[0]}={tag[1]})"
+            + (f"; {len(untagged):,} others carried no quarantine tag" if untagged else ""),
+            highlight=False,
         )
+        if missing:
+            out_console.print(
+                f"  {len(missing):,} keys are not in s3://{bucket_name} (already expired or deleted, or mistyped): "
+                + ", ".join(escape_key(k) for k in missing[:5])
+                + (" ..." if len(missing) > 5 else ""),
+                highlight=False,
+            )
+            if key and set(key) <= set(missing):
+                raise typer.Exit(EXIT_USAGE)
 
     guarded(action)
 

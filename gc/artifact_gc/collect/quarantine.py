@@ -87,6 +87,25 @@ def remove_tags(s3: Any, bucket: str, key: str, tag: tuple[str, str], version: s
     return True
 
 
+def rescue_keys(
+    s3: Any, bucket: str, keys: Iterable[str], tag: tuple[str, str]
+) -> tuple[list[str], list[str], list[str]]:
+    """Remove the quarantine tags from each key: (rescued, without the tag, missing from the bucket)."""
+    rescued: list[str] = []
+    untagged: list[str] = []
+    missing: list[str] = []
+    for key in dict.fromkeys(keys):
+        try:
+            s3.head_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
+                missing.append(key)
+                continue
+            raise
+        (rescued if remove_tags(s3, bucket, key, tag) else untagged).append(key)
+    return rescued, untagged, missing
+
+
 # ---------------------------------------------------------------------------------------------- ledgers
 
 

@@ -170,6 +170,8 @@ def _lint_rule(rule: Mapping[str, Any], index: int, facts: BucketFacts) -> list[
     schedule = sorted(steps) + ([(exp_days, "EXPIRE")] if exp_days is not None else [])
     for (days, cls), (next_days, next_cls) in pairwise(schedule):
         minimum = MINIMUM_DAYS.get(cls, 0)
+        if next_days <= days:
+            continue  # out of order: an error above says so, a negative stay would say nothing true
         if next_days - days < minimum:
             verb = "expire" if next_cls == "EXPIRE" else f"move to {next_cls}"
             add(

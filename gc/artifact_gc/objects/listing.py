@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import timezone
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from artifact_gc.aws import aws_message
 from artifact_gc.collect.object_info import ObjectInfo
@@ -24,6 +24,8 @@ def bucket_versioning(s3: Any, bucket: str) -> str:
                 f"bucket {bucket!r} does not exist (check --bucket / gc_config.bucket and the account)"
             ) from exc
         raise AwsError(f"cannot read the versioning of bucket {bucket!r}: {aws_message(exc)}") from exc
+    except NoCredentialsError:
+        raise  # said as what it is: no credentials, not an unreachable S3
     except BotoCoreError as exc:
         raise AwsError(f"cannot reach S3 for bucket {bucket!r}: {aws_message(exc)}") from exc
 

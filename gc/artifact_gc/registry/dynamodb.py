@@ -104,6 +104,14 @@ class DynamoDbSource:
             for item in items:
                 yield from self._item_references(item, key_attributes)
 
+    def attributes_seen(self, sample: int = 25) -> list[str]:
+        """Attribute names of a few rows (unprojected): to say what a wrong --path-attribute should be."""
+        try:
+            items = self.client.scan(TableName=self.table, Limit=sample).get("Items", [])
+        except (ClientError, BotoCoreError):
+            return []
+        return sorted({name for item in items for name in item})
+
     def _key_attributes(self) -> list[str]:
         try:
             table = self.client.describe_table(TableName=self.table)["Table"]

@@ -137,11 +137,22 @@ def collect_references(
         total = sum(per_source.values())
         elsewhere = f" ({total} point to other buckets)" if total else ""
         without = sum(c.rows_without_path for c in counts.values())
-        rows = (
-            f"; {without} rows hold none of the path attributes (is --path-attribute right?)"
-            if without
-            else ""
-        )
+        rows = ""
+        for source in sources:
+            read = int(getattr(source, "rows_read", 0))
+            if (
+                read
+                and getattr(source, "rows_without_path", 0) == read
+                and hasattr(source, "attributes_seen")
+            ):
+                attrs = list(getattr(source, "path_attributes", ()))
+                rows = (
+                    f"; {source.name} has {read} rows but none holds {attrs} "
+                    f"(attributes seen: {source.attributes_seen()}): check --path-attribute"
+                )
+                break
+        if without and not rows:
+            rows = f"; {without} rows hold none of the path attributes (is --path-attribute right?)"
         raise SafetyError(
             f"the registry yields no references to bucket {bucket!r}{elsewhere}{rows}: refusing, since every "
             "object would look like garbage (pass --allow-empty-registry if that is really intended)"

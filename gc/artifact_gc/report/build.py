@@ -75,6 +75,8 @@ def lifecycle_from_bucket(s3: Any, bucket: str) -> LifecycleDocument:
             return LifecycleDocument(
                 {"Rules": []}, DEFAULT_MIN_SIZE, f"s3://{bucket} (no lifecycle configuration)"
             )
+        if error_code(exc) in ("NoSuchBucket", "404"):
+            raise UsageError(f"bucket {bucket!r} does not exist (check --bucket and the account)") from exc
         raise AwsError(
             f"reading the lifecycle configuration of s3://{bucket} failed: {aws_message(exc)}"
         ) from exc
