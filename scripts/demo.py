@@ -106,13 +106,21 @@ def main() -> int:
         code = run_gc(
             ["apply", str(plan), "--yes", "--audit", str(audit), "--max-delete-fraction", "0.9"], env
         )
-        print(f"\nAudit log {audit}:")
-        for line in audit.read_text().splitlines()[:10]:
-            print(f"  {line}")
-        lines = len(audit.read_text().splitlines())
-        if lines > 10:
-            print(f"  ... {lines - 10} more lines")
-        if code == 0:  # a second report run: the HTML trend now shows before and after the GC
+        records = [json.loads(line) for line in audit.read_text().splitlines() if line.strip()]
+        markers = sum(1 for r in records if r.get("delete_marker_version_id"))
+        freed = sum(int(r.get("size") or 0) for r in records)
+        print(
+            f"\nAudit log {audit}: {len(records)} deletions, {freed:,} bytes; {markers} of them left a delete "
+            "marker (`artifact-gc restore` undoes them). Largest:"
+        )
+        for record in sorted(records, key=lambda r: -int(r.get("size") or 0))[:5]:
+            print(f"  {record['key']}  {int(record.get('size') or 0):,} B  {record.get('storage_class')}")
+        if markers:
+            print(
+                "  The bucket is versioned: the deleted data stays as noncurrent versions, so the bytes (and the "
+                "trend) only drop once the lifecycle's NoncurrentVersionExpiration removes them."
+            )
+        if code == 0:  # a second report run: the terminal summary, and the HTML trend before and after
             report_after = [
                 "report",
                 "--tf-outputs",
@@ -121,12 +129,10 @@ def main() -> int:
                 "terraform/envs/prod.tfvars",
                 "--history",
                 str(history),
-                "--format",
-                "html",
-                "--out",
-                str(html),
             ]
-            code = run_gc(report_after, env)
+            code = run_gc([*report_after, "--no-history"], env) or run_gc(
+                [*report_after, "--format", "html", "--out", str(html)], env
+            )
             print(f"\nOpen {html} for the charts, with the trend before and after the GC.")
         return code
 
