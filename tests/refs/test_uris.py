@@ -201,3 +201,38 @@ def test_a_url_protects_what_an_http_client_fetches(key: str) -> None:
     fetched = unquote("/".join(segments))
     refs = ReferenceSet.from_locations(parse_reference(url, B), B)
     assert refs.protects(fetched), (url, fetched)
+
+
+def test_an_arn_without_a_key_means_the_whole_bucket() -> None:
+    assert parse_reference("arn:aws:s3:::ml-artifacts", B) == {Location(B, "")}
+    mapped = {"arn:aws:s3:us-west-2:123456789012:accesspoint/my-ap": B}
+    assert parse_reference(
+        "arn:aws:s3:us-west-2:123456789012:accesspoint/my-ap", B, access_points=mapped
+    ) == {Location(B, "")}
+    assert parse_reference("s3://arn:aws:s3:::ml-artifacts/models/a", B) == {Location(B, "models/a")}
+
+
+@pytest.mark.parametrize(
+    ("ref", "says"),
+    [
+        ("https://ml-artifacts.s3.amazonaws.com:99999/k", "is not a valid URL"),
+        ("https://s3.amazonaws.com/", "path-style URL without a bucket"),
+        ("https://example.com/models/a", "pass --endpoint-url"),
+        (
+            "https://my-ap-1.s3-accesspoint.us-east-1.amazonaws.com/k",
+            "my-ap-1.s3-accesspoint.us-east-1.amazonaws.com",
+        ),
+        ("arn:aws:s3:::", "is not an S3 object ARN"),
+        ("s3:///models/a", "names no bucket"),
+    ],
+)
+def test_every_refusal_names_the_reference_and_why(ref: str, says: str) -> None:
+    with pytest.raises(ReferenceParseError) as refused:
+        parse_reference(ref, B)
+    assert says in str(refused.value) and repr(ref) in str(refused.value)
+
+
+def test_a_mapped_access_point_host_with_a_port() -> None:
+    mapped = {"my-ap-1.s3-accesspoint.us-east-1.amazonaws.com": B}
+    url = "https://my-ap-1.s3-accesspoint.us-east-1.amazonaws.com:443/models/a"
+    assert Location(B, "models/a") in parse_reference(url, B, access_points=mapped)
