@@ -70,6 +70,7 @@ TESTS = [
     "tests/collect/test_fail_open_paths.py",
     "tests/collect/test_control.py",
     "tests/collect/test_restore.py",
+    "tests/collect/test_restore_units.py",
 ]
 
 CONFIG = f"""

@@ -192,3 +192,13 @@ def test_no_protected_key_is_ever_a_candidate(refs: list[str], keys: list[str], 
     assert {o.key for o in candidates} == expected
     assert stats.objects == len(objects)
     assert stats.protected + stats.too_young + stats.kept_by_glob + len(candidates) == len(objects)
+
+
+def test_from_uris_counts_references_not_readings_and_reads_endpoint_hosts() -> None:
+    refs = ReferenceSet.from_uris(["s3://ml-artifacts/a%20b/", "models/x", "s3://other/y"], B)
+    assert refs.reference_count == 2  # two references into the bucket, though the first has two readings
+    assert len(refs.all_keys) == 3
+    local = ReferenceSet.from_uris(
+        ["http://127.0.0.1:9000/ml-artifacts/models/a"], B, frozenset({"127.0.0.1:9000"})
+    )
+    assert local.protects("models/a/w.bin")

@@ -1,0 +1,118 @@
+"""restore's parts on their own, in-process against moto: what the audit log means, which ids are
+verified delete markers, what S3 answers per key, and which objects are really back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+from artifact_gc.collect.restore import check_markers, read_audit, remove_markers, still_deleted
+from artifact_gc.errors import UsageError
+
+from conftest import BUCKET, World
+
+
+def audit_file(tmp_path: Path, *records: dict) -> Path:
+    path = tmp_path / "audit.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def record(key: str, marker: str | None = None, **extra) -> dict:
+    return {"action": "delete", "bucket": BUCKET, "key": key, "delete_marker_version_id": marker, **extra}
+
+
+def test_read_audit_sorts_markers_from_permanent_deletions(tmp_path: Path) -> None:
+    plan = read_audit(
+        audit_file(
+            tmp_path,
+            record("a", "m1"),
+            record("a", "m1"),  # recorded twice: one marker
+            record("b"),  # no marker: permanent
+            record("c", "null", permanent=True),  # suspended versioning: the marker replaced the data
+            record("d", "m4") | {"action": "quarantine"},  # tags, not a deletion
+        )
+    )
+    assert plan.bucket == BUCKET
+    assert plan.markers == [("a", "m1")]
+    assert plan.permanent == ["b", "c"]
+
+
+def test_read_audit_refusals_name_the_problem(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="mixes buckets"):
+        read_audit(audit_file(tmp_path, record("a", "m"), record("b", "m") | {"bucket": "other"}))
+    with pytest.raises(UsageError, match="line 2: not an artifact-gc audit record"):
+        read_audit(audit_file(tmp_path, record("a", "m"), {"bucket": BUCKET}))
+    with pytest.raises(UsageError, match="is empty"):
+        read_audit(audit_file(tmp_path))
+    with pytest.raises(UsageError, match="records 1 quarantined objects"):
+        read_audit(audit_file(tmp_path, record("a") | {"action": "quarantine"}))
+    with pytest.raises(UsageError, match="is a plan, not an audit log"):
+        read_audit(audit_file(tmp_path, {"kind": "artifact-gc-plan", "bucket": BUCKET}))
+    with pytest.raises(UsageError, match=r"audit log .*missing"):
+        read_audit(tmp_path / "missing")
+
+
+def deleted_with_marker(world: World, key: str) -> tuple[str, str]:
+    world.put(key)
+    data = world.s3.list_object_versions(Bucket=BUCKET, Prefix=key)["Versions"][0]["VersionId"]
+    marker = world.s3.delete_object(Bucket=BUCKET, Key=key)["VersionId"]
+    return data, marker
+
+
+def test_only_verified_delete_markers_are_kept(versioned_world: World) -> None:
+    world = versioned_world
+    data, marker = deleted_with_marker(world, "models/a")
+    kept, unverified, gone = check_markers(
+        world.s3, BUCKET, [("models/a", marker), ("models/a", data), ("models/none", "x")]
+    )
+    assert kept == [("models/a", marker)]
+    assert unverified == []
+    assert gone == ["models/a", "models/none"]  # a data version id is never a marker to remove
+
+
+def test_an_unverifiable_marker_is_named_with_the_reason(versioned_world: World) -> None:
+    world = versioned_world
+    _, marker = deleted_with_marker(world, "models/a")
+
+    def denied(**_: object) -> None:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "ListObjectVersions")
+
+    world.s3.meta.events.register("before-call.s3.ListObjectVersions", denied)
+    kept, unverified, gone = check_markers(world.s3, BUCKET, [("models/a", marker)])
+    assert kept == [] and gone == []
+    assert unverified == [("models/a", f"cannot verify {marker} is a delete marker: AccessDenied: no")]
+
+
+def test_remove_markers_restores_and_reports_what_was_already_gone(versioned_world: World) -> None:
+    world = versioned_world
+    _, marker = deleted_with_marker(world, "models/a")
+    result = remove_markers(world.s3, BUCKET, [("models/a", marker)])
+    assert result.restored == ["models/a"] and result.already == [] and result.failed == []
+    assert world.s3.head_object(Bucket=BUCKET, Key="models/a")["ContentLength"] == 1
+    again = remove_markers(world.s3, BUCKET, [("models/a", marker)])
+    assert again.restored + again.already == ["models/a"] and again.failed == []
+
+
+def test_remove_markers_reports_a_failing_request_for_every_key(versioned_world: World) -> None:
+    world = versioned_world
+    _, marker = deleted_with_marker(world, "models/a")
+
+    def throttled(**_: object) -> None:
+        raise ClientError({"Error": {"Code": "SlowDown", "Message": "reduce"}}, "DeleteObjects")
+
+    world.s3.meta.events.register("before-call.s3.DeleteObjects", throttled)
+    result = remove_markers(world.s3, BUCKET, [("models/a", marker)])
+    assert result.failed == [("models/a", "SlowDown: reduce")] and result.restored == []
+
+
+def test_still_deleted_names_keys_that_are_not_back(versioned_world: World) -> None:
+    world = versioned_world
+    world.put("models/back")
+    deleted_with_marker(world, "models/gone")
+    assert still_deleted(world.s3, BUCKET, ["models/back", "models/gone", "models/gone"]) == [
+        ("models/gone", "still deleted (another delete marker is current)")
+    ]
