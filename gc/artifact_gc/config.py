@@ -31,6 +31,8 @@ class GcConfig:
     quarantine_tag: tuple[str, str] | None = None
     # S3 access points mapped to the bucket they serve: (alias, ARN or host; bucket) pairs
     access_points: tuple[tuple[str, str], ...] = ()
+    # SQL registry sources: (URL without password, or env:VAR; query) pairs
+    registry_sql: tuple[tuple[str, str], ...] = ()
 
     @property
     def effective_path_attributes(self) -> tuple[str, ...]:
@@ -93,7 +95,34 @@ def _from_gc_config(tf: Mapping[str, Any]) -> GcConfig:
         min_age_days=None if min_age is None else int(min_age),
         quarantine_tag=_tag(tf.get("quarantine_tag")),
         access_points=_access_points_from_tf(tf.get("access_points")),
+        registry_sql=_registry_sql_from_tf(tf.get("registry_sql")),
     )
+
+
+def _registry_sql_from_tf(value: Any) -> tuple[tuple[str, str], ...]:
+    """``gc_config.registry_sql``: a list of ``{url, query}`` (url may be ``env:VAR``)."""
+    if value is None:
+        return ()
+    if (
+        not isinstance(value, Sequence)
+        or isinstance(value, str)
+        or not all(
+            isinstance(v, Mapping) and isinstance(v.get("url"), str) and isinstance(v.get("query"), str)
+            for v in value
+        )
+    ):
+        raise UsageError(f"gc_config.registry_sql: expected a list of {{url, query}} strings, got {value!r}")
+    return tuple((v["url"], v["query"]) for v in value)
+
+
+def pair_registry_sql(urls: Sequence[str] | None, queries: Sequence[str] | None) -> list[tuple[str, str]]:
+    """``--registry-sql URL --registry-query SQL``, repeatable as pairs, in order."""
+    urls, queries = list(urls or []), list(queries or [])
+    if len(urls) != len(queries):
+        raise UsageError(
+            f"--registry-sql given {len(urls)} times and --registry-query {len(queries)} times: give them as pairs"
+        )
+    return list(zip(urls, queries, strict=True))
 
 
 def _access_points_from_tf(value: Any) -> tuple[tuple[str, str], ...]:

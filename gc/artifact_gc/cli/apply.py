@@ -29,6 +29,8 @@ from artifact_gc.cli.options import (
     Profile,
     QuarantineTag,
     Region,
+    RegistryQuery,
+    RegistrySql,
     RegistryTable,
     ScanPageSize,
     ScanSegments,
@@ -49,7 +51,7 @@ from artifact_gc.collect.apply import ApplyOptions, execute_apply, prepare_apply
 from artifact_gc.collect.planfile import iter_candidates, read_header
 from artifact_gc.collect.quarantine import DEFAULT_TAG, parse_tag, rescue_keys
 from artifact_gc.collect.restore import check_markers, read_audit, remove_markers, still_deleted
-from artifact_gc.config import GcConfig, parse_access_point, parse_duration
+from artifact_gc.config import GcConfig, pair_registry_sql, parse_access_point, parse_duration
 from artifact_gc.cost.lifecycle import noncurrent_expiration_days
 from artifact_gc.errors import (
     EXIT_RUNTIME,
@@ -129,6 +131,8 @@ def apply(
     max_registry_shrink: MaxShrink = 0.1,
     accept_registry_shrink: AcceptShrink = False,
     access_point: AccessPoint = None,
+    registry_sql: RegistrySql = None,
+    registry_query: RegistryQuery = None,
     tf_dir: TfDir = None,
     tf_outputs: TfOutputs = None,
     terraform_bin: TerraformBin = "terraform",
@@ -156,6 +160,7 @@ def apply(
                 "path_attributes": env_list(path_attribute, "ARTIFACT_GC_PATH_ATTRIBUTE"),
                 "manifests": env_list(manifest, "ARTIFACT_GC_MANIFEST"),
                 "prefixes": env_list(prefix, "ARTIFACT_GC_PREFIX"),
+                "registry_sql": pair_registry_sql(registry_sql, registry_query),
                 "access_points": [
                     parse_access_point(x) for x in env_list(access_point, "ARTIFACT_GC_ACCESS_POINT") or ()
                 ],

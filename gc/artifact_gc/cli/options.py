@@ -201,6 +201,20 @@ AccessPoint = Annotated[
         help="NAME=BUCKET: references through this S3 access point (alias, ARN or host) mean BUCKET (repeatable; env ARTIFACT_GC_ACCESS_POINT, one per line).",
     ),
 ]
+RegistrySql = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--registry-sql",
+        help="SQL registry: a SQLAlchemy URL without a password, or env:VAR naming the variable that holds it (repeatable, paired with --registry-query).",
+    ),
+]
+RegistryQuery = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--registry-query",
+        help="The query for the matching --registry-sql: every value of its first column is a reference.",
+    ),
+]
 AcceptShrink = Annotated[
     bool,
     typer.Option(

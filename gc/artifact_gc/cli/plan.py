@@ -25,6 +25,8 @@ from artifact_gc.cli.options import (
     Prefix,
     Profile,
     Region,
+    RegistryQuery,
+    RegistrySql,
     RegistryTable,
     ScanPageSize,
     ScanSegments,
@@ -41,7 +43,7 @@ from artifact_gc.cli.options import (
     progress_bar,
 )
 from artifact_gc.collect.planner import PlanOptions, raise_if_refused, run_plan
-from artifact_gc.config import parse_access_point
+from artifact_gc.config import pair_registry_sql, parse_access_point
 from artifact_gc.registry.sources import SkipRule
 from artifact_gc.render.run_summary import human_bytes, plan_summary, print_plan
 from artifact_gc.terraform.runner import DEFAULT_TIMEOUT
@@ -71,6 +73,8 @@ def plan(
     max_registry_shrink: MaxShrink = 0.1,
     accept_registry_shrink: AcceptShrink = False,
     access_point: AccessPoint = None,
+    registry_sql: RegistrySql = None,
+    registry_query: RegistryQuery = None,
     tf_dir: TfDir = None,
     tf_outputs: TfOutputs = None,
     terraform_bin: TerraformBin = "terraform",
@@ -94,6 +98,7 @@ def plan(
                 "path_attributes": env_list(path_attribute, "ARTIFACT_GC_PATH_ATTRIBUTE"),
                 "manifests": env_list(manifest, "ARTIFACT_GC_MANIFEST"),
                 "prefixes": env_list(prefix, "ARTIFACT_GC_PREFIX"),
+                "registry_sql": pair_registry_sql(registry_sql, registry_query),
                 "access_points": [
                     parse_access_point(x) for x in env_list(access_point, "ARTIFACT_GC_ACCESS_POINT") or ()
                 ],

@@ -27,6 +27,7 @@ from artifact_gc.registry.sources import (
     SkipRule,
     collect_references,
 )
+from artifact_gc.registry.sql import SqlSource, check_sql_url
 
 ProgressHook = Callable[[str, int, int], None]  # (prefix, objects so far, bytes so far)
 
@@ -69,6 +70,9 @@ def build_sources(
         for table in config.registry_tables
     ]
     sources += [ManifestSource(location, attrs, clients.s3) for location in config.manifests]
+    for url, query in config.registry_sql:
+        check_sql_url(url)
+        sources.append(SqlSource(url, query))
     return sources
 
 

@@ -42,6 +42,7 @@ def check_restated_config(header: Mapping[str, Any], restated: GcConfig) -> str 
     planned_tables = sorted(s["table"] for s in sources if s.get("type") == "dynamodb")
     planned_manifests = sorted(s["location"] for s in sources if s.get("type") == "manifest")
     planned_attrs = sorted({a for s in sources for a in s.get("path_attributes", [])})
+    planned_sql = sorted([s["url"], s["query"]] for s in sources if s.get("type") == "sql")
     scope = header.get("scope", {})
     checks: list[tuple[str, Any, Any]] = [
         ("bucket", restated.bucket, header.get("bucket")),
@@ -51,6 +52,11 @@ def check_restated_config(header: Mapping[str, Any], restated: GcConfig) -> str 
             planned_tables,
         ),
         ("manifests", sorted(restated.manifests) if restated.manifests else None, planned_manifests),
+        (
+            "registry SQL sources",
+            sorted([list(pair) for pair in restated.registry_sql]) if restated.registry_sql else None,
+            planned_sql,
+        ),
         (
             "path attributes",
             sorted(restated.path_attributes) if restated.path_attributes else None,

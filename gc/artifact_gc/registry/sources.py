@@ -19,8 +19,17 @@ from artifact_gc.refs.uris import Location, analyse_reference
 from artifact_gc.registry.base import Reference, RegistrySource
 from artifact_gc.registry.dynamodb import DynamoDbSource, SkipRule
 from artifact_gc.registry.manifest import ManifestSource, parse_manifest
+from artifact_gc.registry.sql import SqlSource
 
-__all__ = ["DynamoDbSource", "ManifestSource", "Reference", "RegistrySource", "SkipRule", "parse_manifest"]
+__all__ = [
+    "DynamoDbSource",
+    "ManifestSource",
+    "Reference",
+    "RegistrySource",
+    "SkipRule",
+    "SqlSource",
+    "parse_manifest",
+]
 
 
 ALL_SOURCES = "the registry (all sources together)"
@@ -80,7 +89,7 @@ class RegistrySnapshot:
 def source_identity(spec: dict[str, Any]) -> dict[str, Any]:
     """What makes a source the same source across runs: its type and table or location, not its path
     attributes (a wrong path attribute must look like a shrink of the same source, not a new one)."""
-    return {k: spec[k] for k in ("type", "table", "location", "url") if k in spec}
+    return {k: spec[k] for k in ("type", "table", "location", "url", "query") if k in spec}
 
 
 def collect_references(
@@ -97,7 +106,7 @@ def collect_references(
     """
     if not sources:
         raise UsageError(
-            "no registry source: give --registry-table or --manifest (or registry_table in gc_config)"
+            "no registry source: give --registry-table, --manifest or --registry-sql (or registry_table in gc_config)"
         )
     access_points = dict(access_points or {})
     locations: set[Location] = set()
@@ -183,6 +192,8 @@ def source_from_spec(
             )
         if kind == "manifest":
             return ManifestSource(spec["location"], tuple(spec["path_attributes"]), s3_client)
+        if kind == "sql":
+            return SqlSource(str(spec["url"]), str(spec["query"]))
     except (KeyError, TypeError) as exc:
         raise UsageError(f"plan header: registry source {spec!r} is incomplete ({exc})") from exc
     raise UsageError(f"plan header: unknown registry source type {spec.get('type')!r}")
