@@ -18,6 +18,7 @@ module "gc_iam" {
   kms_key_arns           = var.kms_key_arn == null ? [] : [var.kms_key_arn]
   trusted_principal_arns = var.gc_trusted_principal_arns
   github_oidc            = var.github_oidc
+  sagemaker_read         = var.sagemaker_registry
 }
 
 module "bucket" {

@@ -11,6 +11,7 @@ output "gc_config" {
     runner_role_arn  = module.gc_iam.runner_role_arn
     planner_role_arn = module.gc_iam.planner_role_arn
     quarantine_tag   = var.quarantine == null ? null : { key = var.quarantine.tag_key, value = var.quarantine.tag_value }
+    sagemaker        = var.sagemaker_registry
   }
 }
 

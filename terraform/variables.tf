@@ -117,3 +117,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "sagemaker_registry" {
+  description = "Also protect what the SageMaker Model Registry and SageMaker models reference: the GC roles may read them, and gc_config.sagemaker turns the source on."
+  type        = bool
+  default     = false
+}

@@ -33,6 +33,7 @@ class GcConfig:
     access_points: tuple[tuple[str, str], ...] = ()
     # SQL registry sources: (URL without password, or env:VAR; query) pairs
     registry_sql: tuple[tuple[str, str], ...] = ()
+    sagemaker: bool | None = None  # read the SageMaker Model Registry and models too
 
     @property
     def effective_path_attributes(self) -> tuple[str, ...]:
@@ -96,7 +97,15 @@ def _from_gc_config(tf: Mapping[str, Any]) -> GcConfig:
         quarantine_tag=_tag(tf.get("quarantine_tag")),
         access_points=_access_points_from_tf(tf.get("access_points")),
         registry_sql=_registry_sql_from_tf(tf.get("registry_sql")),
+        sagemaker=_flag(tf, "sagemaker"),
     )
+
+
+def _flag(tf: Mapping[str, Any], key: str) -> bool | None:
+    value = tf.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise UsageError(f"gc_config.{key}: expected true or false, got {value!r}")
+    return value
 
 
 def _registry_sql_from_tf(value: Any) -> tuple[tuple[str, str], ...]:

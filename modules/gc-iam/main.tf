@@ -8,6 +8,7 @@ module "policies" {
   kms_key_arns           = var.kms_key_arns
   trusted_principal_arns = var.trusted_principal_arns
   github_oidc            = var.github_oidc
+  sagemaker_read         = var.sagemaker_read
 }
 
 resource "aws_iam_role" "runner" {

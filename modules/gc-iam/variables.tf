@@ -73,3 +73,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "sagemaker_read" {
+  description = "Grant read-only access to the SageMaker Model Registry and models (artifact-gc --sagemaker)."
+  type        = bool
+  default     = false
+}

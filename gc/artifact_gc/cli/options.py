@@ -215,6 +215,14 @@ RegistryQuery = Annotated[
         help="The query for the matching --registry-sql: every value of its first column is a reference.",
     ),
 ]
+SageMaker = Annotated[
+    bool | None,
+    typer.Option(
+        "--sagemaker/--no-sagemaker",
+        envvar="ARTIFACT_GC_SAGEMAKER",
+        help="Also read the SageMaker Model Registry (every package, versioned or not) and SageMaker models (default gc_config.sagemaker).",
+    ),
+]
 AcceptShrink = Annotated[
     bool,
     typer.Option(

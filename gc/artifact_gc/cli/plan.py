@@ -28,6 +28,7 @@ from artifact_gc.cli.options import (
     RegistryQuery,
     RegistrySql,
     RegistryTable,
+    SageMaker,
     ScanPageSize,
     ScanSegments,
     SkipWhere,
@@ -75,6 +76,7 @@ def plan(
     access_point: AccessPoint = None,
     registry_sql: RegistrySql = None,
     registry_query: RegistryQuery = None,
+    sagemaker: SageMaker = None,
     tf_dir: TfDir = None,
     tf_outputs: TfOutputs = None,
     terraform_bin: TerraformBin = "terraform",
@@ -99,6 +101,7 @@ def plan(
                 "manifests": env_list(manifest, "ARTIFACT_GC_MANIFEST"),
                 "prefixes": env_list(prefix, "ARTIFACT_GC_PREFIX"),
                 "registry_sql": pair_registry_sql(registry_sql, registry_query),
+                "sagemaker": sagemaker,
                 "access_points": [
                     parse_access_point(x) for x in env_list(access_point, "ARTIFACT_GC_ACCESS_POINT") or ()
                 ],

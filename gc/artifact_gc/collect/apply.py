@@ -151,7 +151,14 @@ def prepare_apply(
         )
 
     sources = [
-        source_from_spec(spec, clients.dynamodb, clients.s3, options.scan_segments, options.scan_page_size)
+        source_from_spec(
+            spec,
+            clients.dynamodb,
+            clients.s3,
+            options.scan_segments,
+            options.scan_page_size,
+            clients.client("sagemaker") if spec.get("type") == "sagemaker" else None,
+        )
         for spec in source_specs
     ]
     access_points = header["registry"].get("access_points") or {}

@@ -19,6 +19,7 @@ from artifact_gc.collect.safety import check_delete_limits
 from artifact_gc.config import GcConfig, normalise_prefixes
 from artifact_gc.errors import AwsError, SafetyError, UsageError
 from artifact_gc.objects.listing import bucket_versioning, list_pages
+from artifact_gc.registry.sagemaker import SageMakerSource
 from artifact_gc.registry.sources import (
     DynamoDbSource,
     ManifestSource,
@@ -73,6 +74,8 @@ def build_sources(
     for url, query in config.registry_sql:
         check_sql_url(url)
         sources.append(SqlSource(url, query))
+    if config.sagemaker:
+        sources.append(SageMakerSource(clients.client("sagemaker")))
     return sources
 
 

@@ -68,6 +68,11 @@ def check_restated_config(header: Mapping[str, Any], restated: GcConfig) -> str 
             scope.get("prefixes"),
         ),
         ("min age (days)", restated.min_age_days, scope.get("min_age_days")),
+        (
+            "SageMaker source",
+            restated.sagemaker,
+            any(s.get("type") == "sagemaker" for s in sources) if restated.sagemaker is not None else None,
+        ),
         # the same table name in another region is another registry
         ("region", restated.region, header.get("region")),
         (

@@ -19,6 +19,7 @@ from artifact_gc.refs.uris import Location, analyse_reference
 from artifact_gc.registry.base import Reference, RegistrySource
 from artifact_gc.registry.dynamodb import DynamoDbSource, SkipRule
 from artifact_gc.registry.manifest import ManifestSource, parse_manifest
+from artifact_gc.registry.sagemaker import SageMakerSource
 from artifact_gc.registry.sql import SqlSource
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "ManifestSource",
     "Reference",
     "RegistrySource",
+    "SageMakerSource",
     "SkipRule",
     "SqlSource",
     "parse_manifest",
@@ -106,7 +108,7 @@ def collect_references(
     """
     if not sources:
         raise UsageError(
-            "no registry source: give --registry-table, --manifest or --registry-sql (or registry_table in gc_config)"
+            "no registry source: give --registry-table, --manifest, --registry-sql or --sagemaker (or registry_table in gc_config)"
         )
     access_points = dict(access_points or {})
     locations: set[Location] = set()
@@ -177,6 +179,7 @@ def source_from_spec(
     s3_client: Any,
     segments: int = 1,
     page_size: int | None = None,
+    sagemaker_client: Any = None,
 ) -> RegistrySource:
     """Rebuild a source recorded in a plan header."""
     try:
@@ -194,6 +197,10 @@ def source_from_spec(
             return ManifestSource(spec["location"], tuple(spec["path_attributes"]), s3_client)
         if kind == "sql":
             return SqlSource(str(spec["url"]), str(spec["query"]))
+        if kind == "sagemaker":
+            if sagemaker_client is None:
+                raise UsageError("plan header: a SageMaker registry source, but no SageMaker client")
+            return SageMakerSource(sagemaker_client)
     except (KeyError, TypeError) as exc:
         raise UsageError(f"plan header: registry source {spec!r} is incomplete ({exc})") from exc
     raise UsageError(f"plan header: unknown registry source type {spec.get('type')!r}")

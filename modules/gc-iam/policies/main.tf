@@ -46,6 +46,18 @@ locals {
       Effect   = "Allow"
       Action   = ["kms:Decrypt", "kms:DescribeKey"]
       Resource = var.kms_key_arns
+      }] : [], var.sagemaker_read ? [{
+      # SageMaker's List actions support no resource-level permissions: read-only actions on "*".
+      Sid    = "ReadSageMakerRegistry"
+      Effect = "Allow"
+      Action = [
+        "sagemaker:ListModelPackageGroups",
+        "sagemaker:ListModelPackages",
+        "sagemaker:DescribeModelPackage",
+        "sagemaker:ListModels",
+        "sagemaker:DescribeModel",
+      ]
+      Resource = "*"
   }] : [])
 
   # Denies that hold whatever else is attached to the role.

@@ -87,3 +87,9 @@ variable "require_one_trust" {
   type        = bool
   default     = true
 }
+
+variable "sagemaker_read" {
+  description = "Let both roles read the SageMaker Model Registry and models (artifact-gc --sagemaker): List and Describe only."
+  type        = bool
+  default     = false
+}

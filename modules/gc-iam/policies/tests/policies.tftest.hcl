@@ -152,3 +152,32 @@ run "refuses_roles_nobody_can_assume" {
   }
   expect_failures = [output.trust_policy_json]
 }
+
+run "sagemaker_read_is_off_by_default_and_read_only_when_on" {
+  command = plan
+
+  assert {
+    condition     = length([for s in jsondecode(output.planner_policy_json).Statement : s if s.Sid == "ReadSageMakerRegistry"]) == 0
+    error_message = "no SageMaker access unless asked for"
+  }
+}
+
+run "sagemaker_read_when_enabled" {
+  command = plan
+
+  variables {
+    sagemaker_read = true
+  }
+
+  assert {
+    condition = alltrue([
+      for a in one([for s in jsondecode(output.runner_policy_json).Statement : s if s.Sid == "ReadSageMakerRegistry"]).Action :
+      startswith(a, "sagemaker:List") || startswith(a, "sagemaker:Describe")
+    ])
+    error_message = "the SageMaker statement only lists and describes"
+  }
+  assert {
+    condition     = length([for s in jsondecode(output.planner_policy_json).Statement : s if s.Sid == "ReadSageMakerRegistry"]) == 1
+    error_message = "the planner reads the SageMaker registry too"
+  }
+}
