@@ -34,6 +34,9 @@ class GcConfig:
     # SQL registry sources: (URL without password, or env:VAR; query) pairs
     registry_sql: tuple[tuple[str, str], ...] = ()
     sagemaker: bool | None = None  # read the SageMaker Model Registry and models too
+    mlflow_tracking_uri: str | None = None  # a URI without a password, or env:VAR
+    mlflow_protect_runs: str | None = None  # active (default), registered, none
+    mlflow_artifacts_destination: str | None = None  # the tracking server's --artifacts-destination
 
     @property
     def effective_path_attributes(self) -> tuple[str, ...]:
@@ -98,7 +101,17 @@ def _from_gc_config(tf: Mapping[str, Any]) -> GcConfig:
         access_points=_access_points_from_tf(tf.get("access_points")),
         registry_sql=_registry_sql_from_tf(tf.get("registry_sql")),
         sagemaker=_flag(tf, "sagemaker"),
+        mlflow_tracking_uri=_string(tf, "mlflow_tracking_uri"),
+        mlflow_protect_runs=_string(tf, "mlflow_protect_runs"),
+        mlflow_artifacts_destination=_string(tf, "mlflow_artifacts_destination"),
     )
+
+
+def _string(tf: Mapping[str, Any], key: str) -> str | None:
+    value = tf.get(key)
+    if value is not None and not isinstance(value, str):
+        raise UsageError(f"gc_config.{key}: expected a string, got {value!r}")
+    return value or None
 
 
 def _flag(tf: Mapping[str, Any], key: str) -> bool | None:

@@ -223,6 +223,30 @@ SageMaker = Annotated[
         help="Also read the SageMaker Model Registry (every package, versioned or not) and SageMaker models (default gc_config.sagemaker).",
     ),
 ]
+MlflowTrackingUri = Annotated[
+    str | None,
+    typer.Option(
+        "--mlflow-tracking-uri",
+        envvar="ARTIFACT_GC_MLFLOW_TRACKING_URI",
+        help="Also read MLflow's model registry and runs (a tracking URI without a password, or env:VAR).",
+    ),
+]
+MlflowProtectRuns = Annotated[
+    str | None,
+    typer.Option(
+        "--mlflow-protect-runs",
+        envvar="ARTIFACT_GC_MLFLOW_PROTECT_RUNS",
+        help="active (every run not deleted), registered (runs behind a live model version) or none; default active.",
+    ),
+]
+MlflowArtifactsDestination = Annotated[
+    str | None,
+    typer.Option(
+        "--mlflow-artifacts-destination",
+        envvar="ARTIFACT_GC_MLFLOW_ARTIFACTS_DESTINATION",
+        help="The tracking server's --artifacts-destination (s3://BUCKET/PREFIX), to resolve mlflow-artifacts:/ URIs.",
+    ),
+]
 AcceptShrink = Annotated[
     bool,
     typer.Option(

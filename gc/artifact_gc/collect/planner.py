@@ -19,6 +19,7 @@ from artifact_gc.collect.safety import check_delete_limits
 from artifact_gc.config import GcConfig, normalise_prefixes
 from artifact_gc.errors import AwsError, SafetyError, UsageError
 from artifact_gc.objects.listing import bucket_versioning, list_pages
+from artifact_gc.registry.mlflow import MlflowSource, check_mlflow_options
 from artifact_gc.registry.sagemaker import SageMakerSource
 from artifact_gc.registry.sources import (
     DynamoDbSource,
@@ -76,6 +77,10 @@ def build_sources(
         sources.append(SqlSource(url, query))
     if config.sagemaker:
         sources.append(SageMakerSource(clients.client("sagemaker")))
+    if config.mlflow_tracking_uri:
+        protect = config.mlflow_protect_runs or "active"
+        check_mlflow_options(config.mlflow_tracking_uri, protect, config.mlflow_artifacts_destination)
+        sources.append(MlflowSource(config.mlflow_tracking_uri, protect, config.mlflow_artifacts_destination))
     return sources
 
 

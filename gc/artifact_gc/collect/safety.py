@@ -69,6 +69,13 @@ def check_restated_config(header: Mapping[str, Any], restated: GcConfig) -> str 
         ),
         ("min age (days)", restated.min_age_days, scope.get("min_age_days")),
         (
+            "MLflow tracking URI",
+            restated.mlflow_tracking_uri,
+            next((s["url"] for s in sources if s.get("type") == "mlflow"), None)
+            if restated.mlflow_tracking_uri
+            else None,
+        ),
+        (
             "SageMaker source",
             restated.sagemaker,
             any(s.get("type") == "sagemaker" for s in sources) if restated.sagemaker is not None else None,

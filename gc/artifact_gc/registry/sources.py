@@ -19,12 +19,14 @@ from artifact_gc.refs.uris import Location, analyse_reference
 from artifact_gc.registry.base import Reference, RegistrySource
 from artifact_gc.registry.dynamodb import DynamoDbSource, SkipRule
 from artifact_gc.registry.manifest import ManifestSource, parse_manifest
+from artifact_gc.registry.mlflow import MlflowSource
 from artifact_gc.registry.sagemaker import SageMakerSource
 from artifact_gc.registry.sql import SqlSource
 
 __all__ = [
     "DynamoDbSource",
     "ManifestSource",
+    "MlflowSource",
     "Reference",
     "RegistrySource",
     "SageMakerSource",
@@ -91,7 +93,7 @@ class RegistrySnapshot:
 def source_identity(spec: dict[str, Any]) -> dict[str, Any]:
     """What makes a source the same source across runs: its type and table or location, not its path
     attributes (a wrong path attribute must look like a shrink of the same source, not a new one)."""
-    return {k: spec[k] for k in ("type", "table", "location", "url", "query") if k in spec}
+    return {k: spec[k] for k in ("type", "table", "location", "url", "query", "protect_runs") if k in spec}
 
 
 def collect_references(
@@ -108,7 +110,7 @@ def collect_references(
     """
     if not sources:
         raise UsageError(
-            "no registry source: give --registry-table, --manifest, --registry-sql or --sagemaker (or registry_table in gc_config)"
+            "no registry source: give --registry-table, --manifest, --registry-sql, --mlflow-tracking-uri or --sagemaker (or registry_table in gc_config)"
         )
     access_points = dict(access_points or {})
     locations: set[Location] = set()
@@ -197,6 +199,10 @@ def source_from_spec(
             return ManifestSource(spec["location"], tuple(spec["path_attributes"]), s3_client)
         if kind == "sql":
             return SqlSource(str(spec["url"]), str(spec["query"]))
+        if kind == "mlflow":
+            return MlflowSource(
+                str(spec["url"]), str(spec["protect_runs"]), spec.get("artifacts_destination")
+            )
         if kind == "sagemaker":
             if sagemaker_client is None:
                 raise UsageError("plan header: a SageMaker registry source, but no SageMaker client")
