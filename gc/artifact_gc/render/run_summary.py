@@ -62,7 +62,12 @@ def plan_summary(result: PlanResult, plan_path: str) -> dict[str, Any]:
         "versioning": header["versioning"],
         "scope": header["scope"],
         "registry": {k: v for k, v in header["registry"].items() if k != "sources"}
-        | {"sources": [s.get("table") or s.get("location") for s in header["registry"]["sources"]]},
+        | {
+            "sources": [
+                s.get("table") or s.get("location") or s.get("url") or s.get("type")
+                for s in header["registry"]["sources"]
+            ]
+        },
         "totals": header["totals"],
         "candidates_by_prefix_and_class": by_prefix_class,
         "largest_candidates": [{"key": key, "size": size} for size, key in stats.largest_candidates()],
@@ -83,8 +88,10 @@ def print_plan(console: Console, summary: dict[str, Any]) -> None:
     refs = Table(title="References", title_justify="left")
     refs.add_column("source")
     refs.add_column("references", justify="right")
+    refs.add_column("fingerprint")
+    own = registry.get("source_counts") or {}
     for source, count in registry["references_by_source"].items():
-        refs.add_row(source, f"{count:,}")
+        refs.add_row(escape(source), f"{count:,}", str((own.get(source) or {}).get("fingerprint", ""))[:19])
     refs.add_row("[dim]distinct, into this bucket[/dim]", f"{registry['references']:,}")
     for bucket, count in registry["other_buckets"].items():
         refs.add_row(f"[yellow]other bucket {bucket} (not applied)[/yellow]", f"{count:,}")
