@@ -116,3 +116,39 @@ def test_still_deleted_names_keys_that_are_not_back(versioned_world: World) -> N
     assert still_deleted(world.s3, BUCKET, ["models/back", "models/gone", "models/gone"]) == [
         ("models/gone", "still deleted (another delete marker is current)")
     ]
+
+
+@pytest.mark.parametrize(
+    ("error", "restored", "already", "failed"),
+    [
+        (
+            {"Key": "models/a", "VersionId": "{marker}", "Code": "NoSuchVersion", "Message": "gone"},
+            [],
+            ["models/a"],
+            [],
+        ),
+        ({"Key": "models/a", "Code": "NoSuchKey", "Message": "gone"}, [], ["models/a"], []),  # no VersionId
+        (
+            {"Key": "models/a", "VersionId": "{marker}", "Code": "AccessDenied", "Message": "denied"},
+            [],
+            [],
+            [("models/a", "AccessDenied: denied")],
+        ),
+    ],
+)
+def test_remove_markers_reads_every_per_key_error(
+    versioned_world: World, error: dict, restored: list, already: list, failed: list
+) -> None:
+    """S3 answers DeleteObjects per key; the answer is read, key by key (the error is put into the
+    emulator's real answer with a botocore hook: moto does not fail single keys by itself)."""
+    world = versioned_world
+    _, marker = deleted_with_marker(world, "models/a")
+    entry = {k: (v.format(marker=marker) if isinstance(v, str) else v) for k, v in error.items()}
+
+    def per_key_error(parsed: dict, **_: object) -> None:
+        parsed["Deleted"] = []
+        parsed["Errors"] = [entry]
+
+    world.s3.meta.events.register("after-call.s3.DeleteObjects", per_key_error)
+    result = remove_markers(world.s3, BUCKET, [("models/a", marker)])
+    assert (result.restored, result.already, result.failed) == (restored, already, failed)
