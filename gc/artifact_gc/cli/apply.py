@@ -42,7 +42,7 @@ from artifact_gc.cli.options import (
     TerraformTimeout,
     TfDir,
     TfOutputs,
-    env_list,
+    collection_flags,
     err_console,
     guarded,
     load_config,
@@ -55,7 +55,7 @@ from artifact_gc.collect.apply import ApplyOptions, execute_apply, prepare_apply
 from artifact_gc.collect.planfile import iter_candidates, read_header
 from artifact_gc.collect.quarantine import DEFAULT_TAG, parse_tag, rescue_keys
 from artifact_gc.collect.restore import check_markers, read_audit, remove_markers, still_deleted
-from artifact_gc.config import GcConfig, pair_registry_sql, parse_access_point, parse_duration
+from artifact_gc.config import GcConfig, parse_duration
 from artifact_gc.cost.lifecycle import noncurrent_expiration_days
 from artifact_gc.errors import (
     EXIT_RUNTIME,
@@ -161,23 +161,22 @@ def apply(
             tf_dir,
             tf_outputs,
             terraform_bin,
-            {
-                "bucket": bucket,
-                "region": region,
-                "registry_tables": env_list(registry_table, "ARTIFACT_GC_REGISTRY_TABLE", "words"),
-                "path_attributes": env_list(path_attribute, "ARTIFACT_GC_PATH_ATTRIBUTE"),
-                "manifests": env_list(manifest, "ARTIFACT_GC_MANIFEST"),
-                "prefixes": env_list(prefix, "ARTIFACT_GC_PREFIX"),
-                "registry_sql": pair_registry_sql(registry_sql, registry_query),
-                "sagemaker": sagemaker,
-                "mlflow_tracking_uri": mlflow_tracking_uri,
-                "mlflow_protect_runs": mlflow_protect_runs,
-                "mlflow_artifacts_destination": mlflow_artifacts_destination,
-                "access_points": [
-                    parse_access_point(x) for x in env_list(access_point, "ARTIFACT_GC_ACCESS_POINT") or ()
-                ],
-                "min_age_days": min_age_days,
-            },
+            collection_flags(
+                bucket=bucket,
+                region=region,
+                registry_table=registry_table,
+                path_attribute=path_attribute,
+                manifest=manifest,
+                prefix=prefix,
+                min_age_days=min_age_days,
+                access_point=access_point,
+                registry_sql=registry_sql,
+                registry_query=registry_query,
+                sagemaker=sagemaker,
+                mlflow_tracking_uri=mlflow_tracking_uri,
+                mlflow_protect_runs=mlflow_protect_runs,
+                mlflow_artifacts_destination=mlflow_artifacts_destination,
+            ),
             terraform_timeout,
         )
         audit_path = audit or plan_file.with_name(plan_file.name + ".audit.jsonl")

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from artifact_gc.aws import aws_message
-from artifact_gc.config import GcConfig, resolve_config
+from artifact_gc.config import GcConfig, pair_registry_sql, parse_access_point, resolve_config
 from artifact_gc.errors import (
     EXIT_RUNTIME,
     EXIT_SAFETY,
@@ -265,6 +265,44 @@ def env_list(given: list[str] | None, variable: str, separator: str = "lines") -
         return given
     values = raw.split() if separator == "words" else [line.rstrip("\r") for line in raw.split("\n")]
     return [v for v in values if v.strip()] or None
+
+
+def collection_flags(
+    *,
+    bucket: str | None,
+    region: str | None,
+    registry_table: list[str] | None,
+    path_attribute: list[str] | None,
+    manifest: list[str] | None,
+    prefix: list[str] | None,
+    min_age_days: int | None,
+    access_point: list[str] | None,
+    registry_sql: list[str] | None,
+    registry_query: list[str] | None,
+    sagemaker: bool | None,
+    mlflow_tracking_uri: str | None,
+    mlflow_protect_runs: str | None,
+    mlflow_artifacts_destination: str | None,
+) -> dict[str, Any]:
+    """What plan and apply both take from flags and environment, as GcConfig field names (one mapping,
+    so apply restates exactly what plan reads)."""
+    return {
+        "bucket": bucket,
+        "region": region,
+        "registry_tables": env_list(registry_table, "ARTIFACT_GC_REGISTRY_TABLE", "words"),
+        "path_attributes": env_list(path_attribute, "ARTIFACT_GC_PATH_ATTRIBUTE"),
+        "manifests": env_list(manifest, "ARTIFACT_GC_MANIFEST"),
+        "prefixes": env_list(prefix, "ARTIFACT_GC_PREFIX"),
+        "registry_sql": pair_registry_sql(registry_sql, registry_query),
+        "sagemaker": sagemaker,
+        "mlflow_tracking_uri": mlflow_tracking_uri,
+        "mlflow_protect_runs": mlflow_protect_runs,
+        "mlflow_artifacts_destination": mlflow_artifacts_destination,
+        "access_points": [
+            parse_access_point(x) for x in env_list(access_point, "ARTIFACT_GC_ACCESS_POINT") or ()
+        ],
+        "min_age_days": min_age_days,
+    }
 
 
 def load_config(

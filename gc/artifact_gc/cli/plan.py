@@ -39,6 +39,7 @@ from artifact_gc.cli.options import (
     TerraformTimeout,
     TfDir,
     TfOutputs,
+    collection_flags,
     env_list,
     guarded,
     load_config,
@@ -47,7 +48,6 @@ from artifact_gc.cli.options import (
     progress_bar,
 )
 from artifact_gc.collect.planner import PlanOptions, raise_if_refused, run_plan
-from artifact_gc.config import pair_registry_sql, parse_access_point
 from artifact_gc.registry.sources import SkipRule
 from artifact_gc.render.run_summary import human_bytes, plan_summary, print_plan
 from artifact_gc.terraform.runner import DEFAULT_TIMEOUT
@@ -99,23 +99,22 @@ def plan(
             tf_dir,
             tf_outputs,
             terraform_bin,
-            {
-                "bucket": bucket,
-                "region": region,
-                "registry_tables": env_list(registry_table, "ARTIFACT_GC_REGISTRY_TABLE", "words"),
-                "path_attributes": env_list(path_attribute, "ARTIFACT_GC_PATH_ATTRIBUTE"),
-                "manifests": env_list(manifest, "ARTIFACT_GC_MANIFEST"),
-                "prefixes": env_list(prefix, "ARTIFACT_GC_PREFIX"),
-                "registry_sql": pair_registry_sql(registry_sql, registry_query),
-                "sagemaker": sagemaker,
-                "mlflow_tracking_uri": mlflow_tracking_uri,
-                "mlflow_protect_runs": mlflow_protect_runs,
-                "mlflow_artifacts_destination": mlflow_artifacts_destination,
-                "access_points": [
-                    parse_access_point(x) for x in env_list(access_point, "ARTIFACT_GC_ACCESS_POINT") or ()
-                ],
-                "min_age_days": min_age_days,
-            },
+            collection_flags(
+                bucket=bucket,
+                region=region,
+                registry_table=registry_table,
+                path_attribute=path_attribute,
+                manifest=manifest,
+                prefix=prefix,
+                min_age_days=min_age_days,
+                access_point=access_point,
+                registry_sql=registry_sql,
+                registry_query=registry_query,
+                sagemaker=sagemaker,
+                mlflow_tracking_uri=mlflow_tracking_uri,
+                mlflow_protect_runs=mlflow_protect_runs,
+                mlflow_artifacts_destination=mlflow_artifacts_destination,
+            ),
             terraform_timeout,
         )
         options = PlanOptions(
