@@ -7,9 +7,12 @@ that goes into the plan header, so that ``apply`` re-reads exactly the same sour
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from artifact_gc.errors import RegistryError
 
 
 @dataclass(frozen=True)
@@ -38,3 +41,15 @@ class RegistrySource(Protocol):
     def references(self) -> Iterator[Reference]:
         """Yield every reference; raise RegistryError if the source cannot be read completely."""
         ...
+
+
+def url_from_env(url: str, source: str) -> str:
+    """A source's URL as given, or, for ``env:VAR``, read from the environment now (at plan and again at
+    apply): credentials stay out of command lines, plans and logs. RegistryError when VAR is unset."""
+    if not url.startswith("env:"):
+        return url
+    variable = url[len("env:") :]
+    value = os.environ.get(variable)
+    if not value:
+        raise RegistryError(f"{source}: environment variable {variable} is not set")
+    return value

@@ -13,7 +13,6 @@ SQLite database or file store, so the store is checked before it is opened. Ever
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from artifact_gc.errors import RegistryError, UsageError
-from artifact_gc.registry.base import Reference
+from artifact_gc.registry.base import Reference, url_from_env
 
 PROTECT_RUNS = ("active", "registered", "none")
 PAGE = 1000
@@ -73,21 +72,13 @@ class MlflowSource:
             from mlflow.exceptions import MlflowException
         except ImportError as exc:
             raise RegistryError(MLFLOW_EXTRA_MESSAGE) from exc
-        uri = self._uri()
+        uri = url_from_env(self.tracking_uri, self.name)
         _check_store_exists(uri, self.name)
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         try:
             yield from self._read(client)
         except MlflowException as exc:
             raise RegistryError(f"{self.name} could not be read completely: {exc.message}") from None
-
-    def _uri(self) -> str:
-        if self.tracking_uri.startswith("env:"):
-            value = os.environ.get(self.tracking_uri[len("env:") :])
-            if not value:
-                raise RegistryError(f"{self.name}: the environment variable is not set")
-            return value
-        return self.tracking_uri
 
     def _read(self, client: Any) -> Iterator[Reference]:
         registered_runs: set[str] = set()

@@ -9,25 +9,13 @@ creates a missing database file silently, so a missing file is refused first.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from artifact_gc.errors import ReferenceParseError, RegistryError, UsageError
-from artifact_gc.registry.base import Reference
-
-
-def _url_text(url: str) -> str:
-    """The URL itself: ``env:VAR`` is read from the environment now."""
-    if url.startswith("env:"):
-        variable = url[len("env:") :]
-        value = os.environ.get(variable)
-        if not value:
-            raise RegistryError(f"registry SQL source {url}: environment variable {variable} is not set")
-        return value
-    return url
+from artifact_gc.registry.base import Reference, url_from_env
 
 
 def check_sql_url(url: str) -> None:
@@ -74,7 +62,7 @@ class SqlSource:
             from sqlalchemy.exc import SQLAlchemyError
         except ImportError as exc:
             raise RegistryError(SQL_EXTRA_MESSAGE) from exc
-        text = _url_text(self.url)
+        text = url_from_env(self.url, self.name)
         try:
             url = sqlalchemy.engine.make_url(text)
         except sqlalchemy.exc.ArgumentError as exc:
