@@ -21,45 +21,6 @@ from conftest import BUCKET, TABLE, World
 HOUR = timedelta(hours=1)
 
 
-def test_a_second_run_cannot_take_a_held_lease(world: World) -> None:
-    lease = control.acquire(world.s3, BUCKET, HOUR, world.now, "apply a", holder="ci-run-1:42")
-    with pytest.raises(SafetyError, match=r"ci-run-1:42 \(apply a\)"):
-        control.acquire(
-            world.s3, BUCKET, HOUR, world.now + timedelta(minutes=5), "apply b", holder="laptop:7"
-        )
-    assert control.release(world.s3, lease, world.now)
-    second = control.acquire(world.s3, BUCKET, HOUR, world.now, "apply b", holder="laptop:7")
-    assert second.holder == "laptop:7"
-
-
-def test_an_expired_lease_is_taken_over_and_its_holder_is_stopped(world: World) -> None:
-    crashed = control.acquire(world.s3, BUCKET, HOUR, world.now, "apply a", holder="crashed:1")
-    later = world.now + 2 * HOUR
-    taker = control.acquire(world.s3, BUCKET, HOUR, later, "apply b", holder="new:2")
-    assert taker.holder == "new:2"
-    with pytest.raises(SafetyError, match="taken over"):
-        control.renew(world.s3, crashed, HOUR, later)
-    assert not control.release(world.s3, crashed, later)  # cannot release what it no longer holds
-    with pytest.raises(SafetyError, match="new:2"):
-        control.acquire(world.s3, BUCKET, HOUR, later, "apply c", holder="third:3")
-
-
-def test_renewing_keeps_the_lease(world: World) -> None:
-    lease = control.acquire(world.s3, BUCKET, HOUR, world.now, "apply", holder="me:1")
-    control.renew(world.s3, lease, HOUR, world.now + timedelta(minutes=50))
-    with pytest.raises(SafetyError, match="me:1"):  # still held 1h10 later thanks to the renewal
-        control.acquire(world.s3, BUCKET, HOUR, world.now + timedelta(minutes=70), "other", holder="x:2")
-
-
-def test_a_race_for_a_stale_lease_has_one_winner(world: World) -> None:
-    """Two runs read the same expired lease; the conditional write lets only the first take it."""
-    control.acquire(world.s3, BUCKET, HOUR, world.now, "old", holder="dead:0")
-    _, stale_etag = control._get(world.s3, BUCKET, control.LOCK_KEY)
-    later = world.now + 2 * HOUR
-    control.acquire(world.s3, BUCKET, HOUR, later, "first", holder="first:1")
-    assert control._put(world.s3, BUCKET, control.LOCK_KEY, {"holder": "second:2"}, stale_etag) is None
-
-
 def test_history_keeps_the_last_runs(world: World) -> None:
     for i in range(control.HISTORY_LENGTH + 5):
         control.record_run(world.s3, BUCKET, {"time": str(i), "references": i})
@@ -184,21 +145,3 @@ def test_apply_takes_releases_and_records(world: World, tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 3 and "--accept-registry-shrink" in result.output
-
-
-def test_a_lease_left_by_a_dead_process_on_this_host_is_taken_over(world: World) -> None:
-    import subprocess
-    import sys
-
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
-    )
-    control.acquire(world.s3, BUCKET, HOUR, world.now, "apply", holder="crashed:1")
-    document, etag = control._get(world.s3, BUCKET, control.LOCK_KEY)
-    control._put(
-        world.s3, BUCKET, control.LOCK_KEY, document | {"pid": int(dead.stdout)}, etag
-    )  # its process is gone
-    assert control.acquire(world.s3, BUCKET, HOUR, world.now, "apply", holder="next:2").holder == "next:2"
-    # a live holder on this host keeps its lease
-    with pytest.raises(SafetyError, match="next:2"):
-        control.acquire(world.s3, BUCKET, HOUR, world.now, "apply", holder="third:3")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,6 +43,7 @@ from artifact_gc.collect.safety import (
 from artifact_gc.config import GcConfig
 from artifact_gc.errors import SafetyError, UsageError
 from artifact_gc.objects.listing import bucket_versioning
+from artifact_gc.refs.reachability import ReferenceSet
 from artifact_gc.registry.sources import RegistrySnapshot, collect_references, source_from_spec
 
 MAX_BATCH = 1000  # DeleteObjects takes at most 1,000 keys
@@ -169,37 +170,12 @@ def prepare_apply(
     if shrink and not options.accept_registry_shrink:
         raise SafetyError(shrink)
 
-    count = 0
-    to_delete = to_delete_bytes = 0
-    newly_protected: list[str] = []
-    permanent_null = 0
-    previous: str | None = None  # plans are written in key order, so a repeated key is the previous one
-    for candidate in iter_candidates(plan_path):
-        count += 1
-        obj = candidate.obj
-        _check_candidate_in_plan_scope(plan_path, obj, prefixes, cutoff)
-        if previous is not None and obj.key <= previous:
-            raise UsageError(
-                f"plan {plan_path}: candidate {obj.key!r} is "
-                + ("listed twice" if obj.key == previous else f"out of key order (after {previous!r})")
-                + ": the file was edited (deleting a key twice leaves two delete markers that one restore "
-                "cannot undo); plan again"
-            )
-        previous = obj.key
-        if snapshot.refs.protects(obj.key):
-            newly_protected.append(obj.key)
-        else:
-            to_delete += 1
-            to_delete_bytes += obj.size
-            permanent_null += versioning == "Suspended" and obj.current_version_id in (None, "null")
-    if count != totals.get("candidates"):
-        raise UsageError(
-            f"plan {plan_path}: holds {count} candidates but its header says {totals.get('candidates')}: "
-            "the file is truncated or edited; plan again"
-        )
+    tally = tally_candidates(
+        plan_path, iter_candidates(plan_path), snapshot.refs, prefixes, cutoff, versioning, totals
+    )
     reason = check_delete_limits(
-        to_delete,
-        to_delete_bytes,
+        tally.to_delete,
+        tally.to_delete_bytes,
         int(totals.get("objects", 0)),
         options.max_delete_fraction,
         options.max_delete_bytes,
@@ -211,13 +187,63 @@ def prepare_apply(
         header,
         snapshot,
         versioned,
-        to_delete,
-        to_delete_bytes,
-        newly_protected,
+        tally.to_delete,
+        tally.to_delete_bytes,
+        tally.newly_protected,
         shrink_reason=shrink,
         sources=sources,
-        permanent_null_versions=permanent_null,
+        permanent_null_versions=tally.permanent_null,
     )
+
+
+@dataclass
+class PlanTally:
+    """What a plan would delete once the registry as read now has protected what it references."""
+
+    to_delete: int = 0
+    to_delete_bytes: int = 0
+    newly_protected: list[str] = field(default_factory=list)
+    permanent_null: int = 0  # current versions that are the null version of a suspended bucket
+
+
+def tally_candidates(
+    plan_path: Path,
+    candidates: Iterable[Candidate],
+    refs: ReferenceSet,
+    prefixes: list[str],
+    cutoff: datetime,
+    versioning: str,
+    totals: dict[str, Any],
+) -> PlanTally:
+    """Walk the plan's candidates once: refuse an edited plan (out of scope, too young, repeated or out of
+    key order, a count that is not the header's), and count what the registry no longer protects."""
+    tally = PlanTally()
+    count = 0
+    previous: str | None = None  # plans are written in key order, so a repeated key is the previous one
+    for candidate in candidates:
+        count += 1
+        obj = candidate.obj
+        _check_candidate_in_plan_scope(plan_path, obj, prefixes, cutoff)
+        if previous is not None and obj.key <= previous:
+            raise UsageError(
+                f"plan {plan_path}: candidate {obj.key!r} is "
+                + ("listed twice" if obj.key == previous else f"out of key order (after {previous!r})")
+                + ": the file was edited (deleting a key twice leaves two delete markers that one restore "
+                "cannot undo); plan again"
+            )
+        previous = obj.key
+        if refs.protects(obj.key):
+            tally.newly_protected.append(obj.key)
+        else:
+            tally.to_delete += 1
+            tally.to_delete_bytes += obj.size
+            tally.permanent_null += versioning == "Suspended" and obj.current_version_id in (None, "null")
+    if count != totals.get("candidates"):
+        raise UsageError(
+            f"plan {plan_path}: holds {count} candidates but its header says {totals.get('candidates')}: "
+            "the file is truncated or edited; plan again"
+        )
+    return tally
 
 
 def _check_candidate_in_plan_scope(
@@ -302,13 +328,7 @@ def execute_apply(
                 prepared.snapshot = reread_registry(prepared, clients, options)
                 last_read = clock()
                 refs = prepared.snapshot.refs
-            batch = []
-            for candidate in planned_batch:
-                if not refs.protects(candidate.obj.key):
-                    batch.append(candidate)
-                elif candidate.obj.key not in kept:
-                    kept.add(candidate.obj.key)
-                    result.newly_protected.append(candidate.obj.key)
+            batch = _unprotected(planned_batch, refs, kept, result)
             if not batch:
                 continue
             unchanged = _recheck(s3, bucket, batch, result)
@@ -416,6 +436,20 @@ def _batches(candidates: Iterator[Candidate], size: int) -> Iterator[list[Candid
         batch.append(candidate)
     if batch:
         yield batch
+
+
+def _unprotected(
+    batch: list[Candidate], refs: ReferenceSet, kept: set[str], result: ApplyResult
+) -> list[Candidate]:
+    """The candidates the registry as last read does not protect; the others are kept and reported once."""
+    unprotected = []
+    for candidate in batch:
+        if not refs.protects(candidate.obj.key):
+            unprotected.append(candidate)
+        elif candidate.obj.key not in kept:
+            kept.add(candidate.obj.key)
+            result.newly_protected.append(candidate.obj.key)
+    return unprotected
 
 
 def _same_object(planned: ObjectInfo, etag: str, size: int, last_modified: datetime) -> bool:
