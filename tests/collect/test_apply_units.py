@@ -293,3 +293,109 @@ def _raise_denied() -> None:
     from botocore.exceptions import ClientError
 
     raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "HeadObject")
+
+
+def test_a_refusal_during_the_tally_names_the_plan() -> None:
+    with pytest.raises(UsageError) as caught:
+        tally_candidates(PLAN, [cand("other/a")], refs(), ["models/"], CUTOFF, "Disabled", {"candidates": 1})
+    assert str(caught.value).startswith("plan plan.jsonl: candidate 'other/a' lies outside")
+
+
+def test_the_recheck_lists_under_the_batch_common_prefix(world: World) -> None:
+    """A least-privilege role may list only inside the scope: the re-check lists under the batch's keys."""
+    for key in ("models/a/1", "models/a/2", "models/b/1"):
+        world.put(key)
+    batch = listed(world, ["models/a/1", "models/a/2"])
+    seen: list[dict[str, Any]] = []
+    world.s3.meta.events.register(
+        "before-parameter-build.s3.ListObjectsV2", lambda params, **_: seen.append(dict(params))
+    )
+    assert len(_recheck(world.s3, BUCKET, batch, ApplyResult())) == 2
+    assert [s["Prefix"] for s in seen] == ["models/a/"]
+    assert all(s["StartAfter"] < "models/a/1" for s in seen)
+
+
+def test_an_empty_listing_means_every_key_is_gone(world: World) -> None:
+    world.put("models/a")
+    batch = listed(world, ["models/a"])
+    world.s3.delete_object(Bucket=BUCKET, Key="models/a")
+    requests = count_requests(world)
+    result = ApplyResult()
+    assert _recheck(world.s3, BUCKET, batch, result) == []
+    assert result.gone == ["models/a"] and requests["HeadObject"] == 0
+
+
+def test_listing_stops_at_the_page_that_reaches_the_last_key(world: World) -> None:
+    keys = [f"models/k{i:02d}" for i in range(12)]
+    for key in keys:
+        world.put(key)
+    batch = listed(world, keys[:4])
+    small_pages(world, 2)
+    requests = count_requests(world)
+    assert len(_recheck(world.s3, BUCKET, batch, ApplyResult())) == 4
+    assert requests == {"ListObjectsV2": 2, "HeadObject": 0}
+
+
+def test_keys_the_partial_listing_passed_are_gone_without_a_head(world: World) -> None:
+    keys = [f"models/k{i:02d}" for i in range(12)]
+    for key in keys:
+        world.put(key)
+    batch = listed(world, [keys[0], keys[3], keys[10], keys[11]])
+    world.s3.delete_object(Bucket=BUCKET, Key=keys[3])
+    world.s3.put_object(Bucket=BUCKET, Key=keys[10], Body=b"changed")
+    small_pages(world, 2)
+    requests = count_requests(world)
+    result = ApplyResult()
+    unchanged = _recheck(world.s3, BUCKET, batch, result)
+    assert [c.obj.key for c in unchanged] == [keys[0], keys[11]]  # keys[11] by HEAD, unchanged
+    assert result.gone == [keys[3]] and result.changed == [keys[10]]
+    assert requests == {"ListObjectsV2": apply.RECHECK_MAX_PAGES, "HeadObject": 2}
+
+
+@pytest.mark.parametrize("code", ["404", "NoSuchKey", "NotFound"])
+def test_every_spelling_of_not_found_on_head_is_gone(world: World, code: str) -> None:
+    from botocore.exceptions import ClientError
+
+    keys = [f"models/k{i:02d}" for i in range(8)]
+    for key in keys:
+        world.put(key)
+    batch = listed(world, [keys[0], keys[7]])
+    small_pages(world, 1)
+
+    def not_found(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": code, "Message": "x"}}, "HeadObject")
+
+    world.s3.meta.events.register("before-call.s3.HeadObject", not_found)
+    result = ApplyResult()
+    _recheck(world.s3, BUCKET, batch, result)
+    assert result.gone == [keys[7]] and result.failed == []
+
+
+def test_a_failed_head_is_named_and_the_next_key_still_checked(world: World) -> None:
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    keys = [f"models/k{i:02d}" for i in range(8)]
+    for key in keys:
+        world.put(key)
+    batch = listed(world, [keys[0], keys[5], keys[6], keys[7]])
+    small_pages(world, 1)
+    answers = iter(
+        [
+            ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "HeadObject"),
+            EndpointConnectionError(endpoint_url="https://s3.example"),
+        ]
+    )
+
+    def fail_twice(**_: Any) -> None:
+        error = next(answers, None)
+        if error is not None:
+            raise error
+
+    world.s3.meta.events.register("before-call.s3.HeadObject", fail_twice)
+    result = ApplyResult()
+    unchanged = _recheck(world.s3, BUCKET, batch, result)
+    assert [c.obj.key for c in unchanged] == [keys[0], keys[7]]
+    assert result.failed == [
+        (keys[5], "re-check failed: AccessDenied: Access Denied"),
+        (keys[6], 're-check failed: Could not connect to the endpoint URL: "https://s3.example"'),
+    ]

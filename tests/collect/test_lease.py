@@ -168,3 +168,122 @@ def test_only_a_dead_process_on_this_host_makes_a_lease_stale() -> None:
     import os
 
     assert not control._holder_is_dead({"host": host, "pid": os.getpid()})
+
+
+def _fail_with(world: World, operation: str, error: Exception) -> None:
+    def fail(**_: object) -> None:
+        raise error
+
+    world.s3.meta.events.register(f"before-call.s3.{operation}", fail)
+
+
+def test_a_lease_with_missing_fields_is_still_named(world: World) -> None:
+    until = control.isoformat(world.now + HOUR)
+    world.s3.put_object(Bucket=BUCKET, Key=control.LOCK_KEY, Body=json.dumps({"expires_at": until}).encode())
+    with pytest.raises(SafetyError) as caught:
+        control.acquire(world.s3, BUCKET, HOUR, world.now, "apply", holder="me:1")
+    assert str(caught.value).startswith(
+        f"another GC run holds the lease on s3://{BUCKET}: ? (?) since ?, until {until}; "
+    )
+
+
+def test_losing_the_conditional_write_says_so(world: World) -> None:
+    from botocore.exceptions import ClientError
+
+    _fail_with(world, "PutObject", ClientError({"Error": {"Code": "PreconditionFailed"}}, "PutObject"))
+    with pytest.raises(SafetyError) as caught:
+        control.acquire(world.s3, BUCKET, HOUR, world.now, "apply", holder="me:1")
+    assert str(caught.value) == (
+        f"another GC run took the lease on s3://{BUCKET} at the same moment: try again later"
+    )
+
+
+@pytest.mark.parametrize("code", ["PreconditionFailed", "412", "ConditionalRequestConflict", "409"])
+def test_every_spelling_of_a_lost_race_is_a_lost_race(world: World, code: str) -> None:
+    from botocore.exceptions import ClientError
+
+    _fail_with(world, "PutObject", ClientError({"Error": {"Code": code}}, "PutObject"))
+    assert control._put(world.s3, BUCKET, control.LOCK_KEY, {}, None) is None
+
+
+def test_network_failures_are_aws_errors_naming_the_object(world: World) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    down = EndpointConnectionError(endpoint_url="https://s3.example")
+    _fail_with(world, "GetObject", down)
+    with pytest.raises(AwsError) as caught:
+        control._get(world.s3, BUCKET, control.LOCK_KEY)
+    assert str(caught.value) == (
+        f'reading s3://{BUCKET}/.artifact-gc/lock.json failed: Could not connect to the endpoint URL: "https://s3.example"'
+    )
+    _fail_with(world, "PutObject", down)
+    with pytest.raises(AwsError) as caught:
+        control._put(world.s3, BUCKET, control.LOCK_KEY, {}, None)
+    assert str(caught.value) == (
+        f'writing s3://{BUCKET}/.artifact-gc/lock.json failed: Could not connect to the endpoint URL: "https://s3.example"'
+    )
+
+
+def test_denied_requests_name_the_object_and_the_error(world: World) -> None:
+    from botocore.exceptions import ClientError
+
+    denied = ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "GetObject")
+    _fail_with(world, "GetObject", denied)
+    with pytest.raises(AwsError) as caught:
+        control._get(world.s3, BUCKET, control.LOCK_KEY)
+    assert (
+        str(caught.value)
+        == f"reading s3://{BUCKET}/.artifact-gc/lock.json failed: AccessDenied: Access Denied"
+    )
+    _fail_with(world, "PutObject", denied)
+    with pytest.raises(AwsError) as caught:
+        control._put(world.s3, BUCKET, control.LOCK_KEY, {}, None)
+    assert (
+        str(caught.value)
+        == f"writing s3://{BUCKET}/.artifact-gc/lock.json failed: AccessDenied: Access Denied"
+    )
+
+
+def test_the_lease_is_stored_as_json(world: World) -> None:
+    control.acquire(world.s3, BUCKET, HOUR, world.now, "apply", holder="me:1")
+    assert world.s3.head_object(Bucket=BUCKET, Key=control.LOCK_KEY)["ContentType"] == "application/json"
+
+
+def test_a_renewal_rewrites_the_whole_document(world: World) -> None:
+    import os
+
+    lease = control.acquire(world.s3, BUCKET, HOUR, world.now, "apply", holder="me:1")
+    later = world.now + timedelta(minutes=10)
+    control.renew(world.s3, lease, HOUR, later)
+    document, _ = control._get(world.s3, BUCKET, control.LOCK_KEY)
+    assert document == {
+        "holder": "me:1",
+        "purpose": "renewed",
+        "acquired_at": control.isoformat(later),
+        "expires_at": control.isoformat(later + HOUR),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+    }
+
+
+def test_checking_a_live_holder_does_not_signal_it() -> None:
+    import subprocess
+    import sys
+
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import signal, time; signal.signal(signal.SIGHUP, signal.SIG_DFL); time.sleep(60)",
+        ]
+    )
+    try:
+        import time
+
+        time.sleep(0.3)  # let it install the default handler
+        assert not control._holder_is_dead({"host": socket.gethostname(), "pid": child.pid})
+        time.sleep(0.1)
+        assert child.poll() is None  # still running: signal 0 only asks
+    finally:
+        child.kill()
+        child.wait()

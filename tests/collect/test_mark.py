@@ -56,3 +56,50 @@ def test_largest_candidates_are_the_largest_across_pages() -> None:
     stats.note_candidates("p/", [obj(f"p/{i}", 100, size=i) for i in range(10)])
     stats.note_candidates("q/", [obj("q/huge", 100, size=1000), obj("q/tiny", 100, size=0)])
     assert stats.largest_candidates() == [(1000, "q/huge"), (9, "p/9"), (8, "p/8")]
+
+
+def test_stats_add_up_over_pages_and_calls() -> None:
+    from artifact_gc.refs.reachability import ReferenceSet
+    from artifact_gc.refs.uris import Location
+
+    refs = ReferenceSet.from_locations({Location("b", "models/v1"), Location("b", "models/keep/x")}, "b")
+    cutoff = datetime(2026, 1, 10, tzinfo=timezone.utc)
+    old, young = cutoff - timedelta(days=1), cutoff
+    stats = MarkStats()
+    keep = KeepRules(["*.lock"])
+    pages = [
+        [
+            ObjectInfo("models/v1/w", 1, old, ""),  # protected at a folder boundary
+            ObjectInfo("models/v10/w", 2, old, ""),  # protected mid-name
+            ObjectInfo("models/a.lock", 4, old, ""),
+            ObjectInfo("models/new", 8, young, ""),
+            ObjectInfo("models/g1", 16, old, "", "GLACIER_IR"),
+        ],
+        [
+            ObjectInfo("models/v11", 32, old, ""),  # mid-name again
+            ObjectInfo("models/b.lock", 64, old, ""),
+            ObjectInfo("models/new2", 128, young, ""),
+            ObjectInfo("models/g2", 256, old, "", "GLACIER_IR"),
+        ],
+    ]
+    for page in pages:
+        stats.note_candidates("models/", mark(page, refs, cutoff, keep, stats))
+    assert (stats.objects, stats.bytes) == (9, 511)
+    assert (stats.protected, stats.protected_bytes, stats.protected_non_folder) == (3, 35, 2)
+    assert (stats.too_young, stats.kept_by_glob) == (2, 2)
+    assert (stats.candidates, stats.candidate_bytes) == (2, 272)
+    assert stats.by_prefix_class == {("models/", "GLACIER_IR"): 2}
+    assert stats.bytes_by_prefix_class == {("models/", "GLACIER_IR"): 272}
+
+
+def test_the_largest_list_keeps_the_first_of_equal_sizes() -> None:
+    stats = MarkStats(largest_limit=1)
+    stats.note_candidates("", [ObjectInfo("a", 5, datetime.now(timezone.utc), "")])
+    stats.note_candidates("", [ObjectInfo("b", 5, datetime.now(timezone.utc), "")])
+    assert stats.largest_candidates() == [(5, "a")]
+    stats.note_candidates("", [ObjectInfo("c", 6, datetime.now(timezone.utc), "")])
+    assert stats.largest_candidates() == [(6, "c")]
+
+
+def test_a_glob_star_crosses_newlines_in_keys() -> None:
+    assert KeepRules(["models/*"]).keeps("models/a\nb")

@@ -93,3 +93,149 @@ def test_bad_candidate_lines_name_the_line(tmp_path: Path, line: str) -> None:
 def test_missing_plan_file(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="cannot read"):
         read_header(tmp_path / "nope.jsonl")
+
+
+GOOD = {
+    "key": "models/a",
+    "version_id": "v1",
+    "current_version_id": "v1",
+    "size": 3,
+    "last_modified": "2025-01-02T03:04:05Z",
+    "etag": '"e"',
+    "prefix": "models/",
+}
+
+
+def test_a_record_keeps_its_version_prefix_and_storage_class() -> None:
+    from artifact_gc.collect.planfile import candidate_from_record
+
+    candidate = candidate_from_record(GOOD | {"storage_class": "GLACIER_IR"}, "here")
+    assert (candidate.obj.version_id, candidate.prefix, candidate.obj.storage_class) == (
+        "v1",
+        "models/",
+        "GLACIER_IR",
+    )
+    bare = candidate_from_record(
+        {k: v for k, v in GOOD.items() if k != "prefix"} | {"storage_class": None}, "here"
+    )
+    assert (bare.prefix, bare.obj.storage_class) == ("", "STANDARD")
+
+
+@pytest.mark.parametrize(
+    ("record", "why"),
+    [
+        ([1], "not an object"),
+        (GOOD | {"etag": 5}, "key and etag must be strings"),
+        (GOOD | {"key": 5}, "key and etag must be strings"),
+        (GOOD | {"version_id": 7}, "version_id must be a string or null"),
+        (GOOD | {"size": True}, "size must be a whole number of bytes"),
+        (GOOD | {"size": -1}, "size must be a whole number of bytes"),
+        (GOOD | {"size": 1.5}, "size must be a whole number of bytes"),
+        (GOOD | {"last_modified": "2025-01-02T03:04:05"}, "'2025-01-02T03:04:05' has no time zone"),
+    ],
+)
+def test_each_bad_record_is_named_with_its_reason(record: object, why: str) -> None:
+    from artifact_gc.collect.planfile import candidate_from_record
+
+    with pytest.raises(UsageError) as caught:
+        candidate_from_record(record, "plan p line 2")
+    assert str(caught.value) == f"plan p line 2: not a valid plan candidate ({why})"
+
+
+def test_the_prefix_is_written_and_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "plan.jsonl"
+    write_plan(path, [ObjectInfo("models/a", 1, WHEN, '"e"')])
+    assert json.loads(path.read_text().splitlines()[1])["prefix"] == "models/"
+    assert [c.prefix for c in iter_candidates(path)] == ["models/"]
+
+
+def test_the_header_digest_is_of_the_content_not_of_its_order() -> None:
+    from artifact_gc.collect.planfile import header_digest
+
+    first = header_digest({"bucket": "b", "scope": {"prefixes": ["a/"], "cutoff": "x"}})
+    assert first.startswith("sha256:") and len(first) == len("sha256:") + 64
+    assert header_digest({"scope": {"cutoff": "x", "prefixes": ["a/"]}, "bucket": "b"}) == first
+    assert header_digest({"bucket": "c", "scope": {"prefixes": ["a/"], "cutoff": "x"}}) != first
+    assert (
+        header_digest({"bucket": "b", "scope": {"prefixes": ["a/"], "cutoff": "x"}, "header_digest": "y"})
+        == first
+    )
+    assert header_digest({"bucket": "\udcff"}).startswith("sha256:")  # a lone surrogate from a raw key
+
+
+def test_an_edited_header_is_named_as_such(tmp_path: Path) -> None:
+    path = tmp_path / "plan.jsonl"
+    write_plan(path, [ObjectInfo("models/a", 1, WHEN, '"e"')])
+    lines = path.read_text().splitlines()
+    header = json.loads(lines[0]) | {"bucket": "other"}
+    path.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+    with pytest.raises(UsageError) as caught:
+        read_header(path)
+    assert str(caught.value) == (
+        f"plan {path}: its header was edited after `artifact-gc plan` wrote it (bucket 'other', scope or "
+        "registry no longer match its digest): plan again"
+    )
+
+
+def test_a_future_format_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "plan.jsonl"
+    path.write_text(json.dumps({"kind": "artifact-gc-plan", "format_version": 2}) + "\n")
+    with pytest.raises(UsageError) as caught:
+        read_header(path)
+    assert str(caught.value) == (
+        f"plan {path}: format version 2 is not 1; re-run `artifact-gc plan` with this version"
+    )
+
+
+def test_unreadable_plans_say_why(tmp_path: Path) -> None:
+    with pytest.raises(UsageError) as caught:
+        read_header(tmp_path)
+    assert str(caught.value) == f"plan {tmp_path}: cannot read it (Is a directory)"
+    with pytest.raises(UsageError) as caught:
+        list(iter_candidates(tmp_path))
+    assert str(caught.value) == f"plan {tmp_path}: cannot read it (Is a directory)"
+    binary = tmp_path / "plan.bin"
+    binary.write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(UsageError) as caught:
+        read_header(binary)
+    assert str(caught.value) == f"plan {binary}: not UTF-8 text, not a plan written by `artifact-gc plan`"
+    broken = tmp_path / "plan.jsonl"
+    write_plan(broken, [ObjectInfo("models/a", 1, WHEN, '"e"')])
+    broken.write_bytes(broken.read_bytes() + b'{"key": "\xff"}\n')
+    with pytest.raises(UsageError) as caught:
+        list(iter_candidates(broken))
+    assert str(caught.value).startswith(f"plan {broken}: not UTF-8 text (byte ") and str(
+        caught.value
+    ).endswith(" of a line): plan again")
+
+
+def test_a_blank_line_does_not_end_the_plan(tmp_path: Path) -> None:
+    path = tmp_path / "plan.jsonl"
+    write_plan(path, [ObjectInfo("models/a", 1, WHEN, '"e"'), ObjectInfo("models/b", 1, WHEN, '"e"')])
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0], lines[1], "", "   ", lines[2]]) + "\n")
+    assert [c.obj.key for c in iter_candidates(path)] == ["models/a", "models/b"]
+
+
+@pytest.fixture
+def tokyo(monkeypatch: pytest.MonkeyPatch):
+    """A machine whose local time is not UTC: times in plans must not follow it."""
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_times_are_utc_whatever_the_local_zone(tokyo: None) -> None:
+    from datetime import timedelta
+
+    from artifact_gc.collect.planfile import isoformat, parse_iso
+
+    assert isoformat(WHEN) == "2025-01-02T03:04:05Z"
+    assert isoformat(WHEN.astimezone(timezone(timedelta(hours=2)))) == "2025-01-02T03:04:05Z"
+    parsed = parse_iso("2025-01-02T05:04:05+02:00")
+    assert parsed == WHEN and parsed.tzinfo is timezone.utc
+    assert parse_iso("2025-01-02T03:04:05Z").tzinfo is timezone.utc

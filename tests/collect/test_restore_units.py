@@ -152,3 +152,132 @@ def test_remove_markers_reads_every_per_key_error(
     world.s3.meta.events.register("after-call.s3.DeleteObjects", per_key_error)
     result = remove_markers(world.s3, BUCKET, [("models/a", marker)])
     assert (result.restored, result.already, result.failed) == (restored, already, failed)
+
+
+def test_read_audit_reads_past_blank_and_quarantine_lines(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    lines = [
+        json.dumps(record("models/q1", action="quarantine")),
+        "",
+        json.dumps(record("models/q2", action="quarantine")),
+        json.dumps(record("models/a", "m-a")),
+        json.dumps(record("models/b", None)),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    plan = read_audit(path)
+    assert plan.markers == [("models/a", "m-a")] and plan.permanent == ["models/b"]
+    only_tags = audit_file(
+        tmp_path, record("models/q1", action="quarantine"), record("models/q2", action="quarantine")
+    )
+    with pytest.raises(UsageError) as caught:
+        read_audit(only_tags)
+    assert str(caught.value) == (
+        f"audit log {only_tags} records 2 quarantined objects, no deletions: "
+        "`artifact-gc rescue --plan PLAN` removes their quarantine tags"
+    )
+
+
+def count_calls(world: World, operation: str) -> list[dict]:
+    seen: list[dict] = []
+    world.s3.meta.events.register(
+        f"before-parameter-build.s3.{operation}", lambda params, **_: seen.append(dict(params))
+    )
+    return seen
+
+
+def test_markers_go_in_batches_and_a_failed_batch_does_not_stop_the_next(
+    versioned_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = versioned_world
+    markers = [deleted_with_marker(world, f"models/{name}")[1] for name in "abc"]
+    pairs = [(f"models/{name}", marker) for name, marker in zip("abc", markers, strict=True)]
+    calls = count_calls(world, "DeleteObjects")
+    assert remove_markers(world.s3, BUCKET, pairs).restored == ["models/a", "models/b", "models/c"]
+    assert len(calls) == 1  # three markers, one request
+
+    world2_pairs = [(k, deleted_with_marker(world, k)[1]) for k in ("models/d", "models/e", "models/f")]
+    monkeypatch.setattr("artifact_gc.collect.restore.MAX_BATCH", 1)
+    failures = iter([True, False, True])
+
+    def sometimes(**_: object) -> None:
+        if next(failures):
+            raise ClientError({"Error": {"Code": "SlowDown", "Message": "reduce"}}, "DeleteObjects")
+
+    world.s3.meta.events.register("before-call.s3.DeleteObjects", sometimes)
+    result = remove_markers(world.s3, BUCKET, world2_pairs)
+    assert result.failed == [("models/d", "SlowDown: reduce"), ("models/f", "SlowDown: reduce")]
+    assert result.restored == ["models/e"]
+
+
+def test_an_error_for_one_version_of_a_key_is_not_read_as_the_others(versioned_world: World) -> None:
+    world = versioned_world
+    _, first = deleted_with_marker(world, "models/a")
+    world.s3.delete_object(Bucket=BUCKET, Key="models/a")  # a second marker on top
+    second = world.s3.list_object_versions(Bucket=BUCKET, Prefix="models/a")["DeleteMarkers"]
+    other = next(m["VersionId"] for m in second if m["VersionId"] != first)
+
+    def one_error(parsed: dict, **_: object) -> None:
+        parsed["Deleted"] = [d for d in parsed.get("Deleted", ()) if d.get("VersionId") != first]
+        parsed["Errors"] = [{"Key": "models/a", "VersionId": first, "Code": "AccessDenied"}]
+
+    world.s3.meta.events.register("after-call.s3.DeleteObjects", one_error)
+    result = remove_markers(world.s3, BUCKET, [("models/a", first), ("models/a", other)])
+    assert result.failed == [("models/a", "AccessDenied: ")]  # no Message: nothing after the colon
+    assert result.restored == ["models/a"]
+
+
+def test_check_markers_lists_only_under_each_key_and_goes_on_after_a_failure(versioned_world: World) -> None:
+    world = versioned_world
+    _, a = deleted_with_marker(world, "models/a")
+    _, b = deleted_with_marker(world, "models/b")
+    calls = count_calls(world, "ListObjectVersions")
+    failures = iter([True, False])
+
+    def first_fails(**_: object) -> None:
+        if next(failures):
+            raise ClientError({"Error": {"Code": "SlowDown", "Message": "reduce"}}, "ListObjectVersions")
+
+    world.s3.meta.events.register("before-call.s3.ListObjectVersions", first_fails)
+    kept, unverified, gone = check_markers(world.s3, BUCKET, [("models/a", a), ("models/b", b)])
+    assert kept == [("models/b", b)] and gone == []
+    assert unverified == [("models/a", f"cannot verify {a} is a delete marker: SlowDown: reduce")]
+    # least privilege: a role may list only where the GC works, so each listing stays under its key
+    assert [c.get("Prefix") for c in calls] == ["models/a", "models/b"]
+
+
+@pytest.mark.parametrize("code", ["404", "NoSuchKey", "NotFound", "405", "MethodNotAllowed"])
+def test_every_spelling_of_not_there_means_still_deleted(versioned_world: World, code: str) -> None:
+    world = versioned_world
+    world.put("models/a")
+
+    def answer(**_: object) -> None:
+        raise ClientError({"Error": {"Code": code, "Message": "x"}}, "HeadObject")
+
+    world.s3.meta.events.register("before-call.s3.HeadObject", answer)
+    assert still_deleted(world.s3, BUCKET, ["models/a"]) == [
+        ("models/a", "still deleted (another delete marker is current)")
+    ]
+
+
+def test_a_head_that_fails_otherwise_is_named(versioned_world: World) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    world = versioned_world
+    world.put("models/a")
+    world.put("models/b")
+    answers = iter(
+        [
+            ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}}, "HeadObject"),
+            EndpointConnectionError(endpoint_url="https://s3.example"),
+        ]
+    )
+
+    def fail(**_: object) -> None:
+        raise next(answers)
+
+    world.s3.meta.events.register("before-call.s3.HeadObject", fail)
+    missing = still_deleted(world.s3, BUCKET, ["models/a", "models/b"])
+    assert missing == [
+        ("models/a", "cannot check it is back: AccessDenied: denied"),
+        ("models/b", 'cannot check it is back: Could not connect to the endpoint URL: "https://s3.example"'),
+    ]

@@ -225,3 +225,41 @@ def test_every_baseline_is_checked_and_the_shrunk_one_named() -> None:
     assert first is not None and first.startswith("all sources yields 1 references")
     # a source without history is a first run for that source
     assert check_baselines_shrink(baselines, {"new source": 0}, 0.1) is None
+
+
+def test_plan_age_message_shows_hours() -> None:
+    assert check_plan_age(NOW - timedelta(hours=1000), NOW, 3600) == (
+        "the plan is 1000.0 h old, older than --max-plan-age (1 h): run `artifact-gc plan` again"
+    )
+
+
+def test_a_header_missing_whole_sections_is_compared_field_by_field() -> None:
+    assert check_restated_config({}, GcConfig(bucket="b")) == (
+        "bucket 'b' differs from the plan's None: apply the plan as written, or plan again"
+    )
+    assert check_restated_config({"registry": {}}, GcConfig(registry_tables=("t",))) == (
+        "registry tables ['t'] differ from the plan's []: apply the plan as written, or plan again"
+    )
+    assert check_restated_config({"bucket": "b"}, GcConfig(prefixes=("a/",))) == (
+        "scope prefixes ['a/'] differ from the plan's None: apply the plan as written, or plan again"
+    )
+
+
+def test_a_plan_with_only_a_sagemaker_source_needs_sagemaker_restated_as_on() -> None:
+    header = {"registry": {"sources": [{"type": "sagemaker"}]}}
+    assert check_restated_config(header, GcConfig(sagemaker=True)) is None
+    assert check_restated_config(header, GcConfig(sagemaker=False)) == (
+        "SageMaker source False differs from the plan's True: apply the plan as written, or plan again"
+    )
+
+
+def test_an_accepted_shrink_as_the_latest_run_is_the_baseline() -> None:
+    assert shrink_baseline([run(900, "before"), run(100, "accepted", accepted=True)]) == run(
+        100, "accepted", accepted=True
+    )
+
+
+def test_of_equal_counts_the_earliest_run_is_the_baseline() -> None:
+    first = {"time": "a", "references": 0}
+    assert shrink_baseline([first, run(0, "b")]) is first
+    assert shrink_baseline([{"time": "a"}, run(1, "b")]) == run(1, "b")

@@ -202,3 +202,13 @@ def test_from_uris_counts_references_not_readings_and_reads_endpoint_hosts() -> 
         ["http://127.0.0.1:9000/ml-artifacts/models/a"], B, frozenset({"127.0.0.1:9000"})
     )
     assert local.protects("models/a/w.bin")
+
+
+def test_a_longer_reference_at_a_deeper_folder_boundary_is_a_folder_match() -> None:
+    from artifact_gc.refs.reachability import Match, ReferenceSet
+
+    refs = ReferenceSet.from_uris(["models/v1", "models/v10/a"], "b")
+    assert refs.match("models/v10/a/b/c") is Match.FOLDER
+    assert refs.match("models/v10/b/c") is Match.NON_FOLDER
+    refs = ReferenceSet.from_uris(["models/v1", "models/v10"], "b")
+    assert refs.match("models/v10/a/b") is Match.FOLDER

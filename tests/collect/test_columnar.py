@@ -1,0 +1,136 @@
+"""The columnar mark decides exactly as the row mark: properties against ReferenceSet, fnmatch and mark()."""
+
+from __future__ import annotations
+
+import fnmatch
+from datetime import datetime, timedelta, timezone
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from artifact_gc.collect.columnar import (
+    OBJECT_SCHEMA,
+    ColumnarKeep,
+    PrefixMatcher,
+    glob_to_re2,
+    mark_batch,
+)
+from artifact_gc.collect.mark import KeepRules, MarkStats, mark
+from artifact_gc.collect.object_info import ObjectInfo
+from artifact_gc.refs.reachability import Match, ReferenceSet
+from artifact_gc.refs.uris import Location
+
+BUCKET = "b"
+# A small alphabet makes shared starts, mid-name matches (v1 / v10) and folder boundaries likely.
+ALPHABET = st.sampled_from(["a", "b", "v", "1", "0", "/", " ", "+", "%", "é", "e\u0301", "☃", "𝄞"])
+KEY = st.lists(ALPHABET, min_size=0, max_size=8).map("".join)
+
+
+def reference_set(keys: list[str]) -> ReferenceSet:
+    return ReferenceSet.from_locations({Location(BUCKET, k) for k in keys}, BUCKET)
+
+
+@settings(max_examples=300, deadline=None)
+@given(refs=st.lists(KEY, max_size=8), keys=st.lists(KEY, max_size=40))
+def test_the_matcher_protects_exactly_what_the_reference_set_protects(
+    refs: list[str], keys: list[str]
+) -> None:
+    reference = reference_set(refs)
+    matcher = PrefixMatcher(reference)
+    lengths = matcher.match_lengths(pa.array(keys, pa.string()))
+    assert pc.is_valid(lengths).to_pylist() == [reference.protects(k) for k in keys]
+    assert matcher.non_folder(pa.array(keys, pa.string()), lengths) == sum(
+        reference.match(k) is Match.NON_FOLDER for k in keys
+    )
+
+
+GLOB = st.lists(
+    st.sampled_from(["a", "b", "/", "*", "?", "[", "]", "!", "-", "\\", ".", "^", "$", "é"]), max_size=7
+).map("".join)
+TEXT = st.lists(
+    st.sampled_from(["a", "b", "/", "[", "]", "!", "-", "\\", ".", "^", "$", "é", "\n"]), max_size=6
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(glob=GLOB, keys=st.lists(TEXT, min_size=1, max_size=20))
+def test_glob_to_re2_matches_what_fnmatch_matches(glob: str, keys: list[str]) -> None:
+    matched = pc.match_substring_regex(pa.array(keys, pa.string()), glob_to_re2(glob)).to_pylist()
+    assert matched == [fnmatch.fnmatchcase(k, glob) for k in keys], glob_to_re2(glob)
+
+
+def test_documented_glob_spellings() -> None:
+    keys = ["models/a/w.bin", "models/a/keep.txt", "x[1]", "x1", "a-b", "ab"]
+    cases = {
+        "models/*": [True, True, False, False, False, False],
+        "*.txt": [False, True, False, False, False, False],
+        "x[1]": [False, False, False, True, False, False],
+        "x[[]1]": [False, False, True, False, False, False],
+        "a[!-]b": [False, False, False, False, False, False],
+        "a[-]b": [False, False, False, False, True, False],
+        "x[": [False] * 6,
+    }
+    for glob, expected in cases.items():
+        assert ColumnarKeep((glob,)).keeps(pa.array(keys)).to_pylist() == expected, glob
+        assert [fnmatch.fnmatchcase(k, glob) for k in keys] == expected, glob
+
+
+NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
+CUTOFF = NOW - timedelta(days=7)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    refs=st.lists(KEY, max_size=5),
+    rows=st.lists(
+        st.tuples(KEY, st.integers(0, 14), st.integers(0, 10**12)), max_size=30, unique_by=lambda r: r[0]
+    ),
+    globs=st.lists(GLOB, max_size=2),
+    prefixes=st.sampled_from([("",), ("a",), ("a/", "b/"), ("v1",)]),
+)
+def test_mark_batch_decides_and_counts_as_mark(
+    refs: list[str], rows: list[tuple[str, int, int]], globs: list[str], prefixes: tuple[str, ...]
+) -> None:
+    reference = reference_set(refs)
+    objects = [ObjectInfo(k, size, NOW - timedelta(days=age), '"e"') for k, age, size in sorted(rows)]
+    batch = pa.RecordBatch.from_pylist(
+        [
+            {
+                "key": o.key,
+                "size": o.size,
+                "last_modified": o.last_modified,
+                "etag": o.etag,
+                "storage_class": o.storage_class,
+                "current_version_id": None,
+            }
+            for o in objects
+        ],
+        schema=OBJECT_SCHEMA,
+    )
+    columnar = MarkStats()
+    garbage = mark_batch(
+        batch, PrefixMatcher(reference), CUTOFF, ColumnarKeep(tuple(globs)), prefixes, columnar
+    )
+    row = MarkStats()
+    expected: list[str] = []
+    for prefix in prefixes:
+        in_scope = [o for o in objects if o.key.startswith(prefix)]
+        found = mark(in_scope, reference, CUTOFF, KeepRules(globs), row)
+        row.note_candidates(prefix, found)
+        expected += [o.key for o in found]
+    assert sorted(garbage["key"].to_pylist()) == sorted(expected)
+    for name in ("objects", "bytes", "protected", "protected_bytes", "protected_non_folder", "too_young"):
+        assert getattr(columnar, name) == getattr(row, name), name
+    assert columnar.kept_by_glob == row.kept_by_glob
+    assert (columnar.candidates, columnar.candidate_bytes) == (row.candidates, row.candidate_bytes)
+    assert columnar.by_prefix_class == row.by_prefix_class
+    assert sorted(columnar.largest_candidates()) == sorted(row.largest_candidates())
+
+
+def test_a_reference_to_the_whole_bucket_protects_every_key() -> None:
+    matcher = PrefixMatcher(reference_set([""]))
+    assert pc.is_valid(matcher.match_lengths(pa.array(["a", "", "z/z"]))).to_pylist() == [True] * 3
+    nothing = PrefixMatcher(reference_set([]))
+    assert pc.is_valid(nothing.match_lengths(pa.array(["a"]))).to_pylist() == [False]
