@@ -12,6 +12,9 @@ output "gc_config" {
     planner_role_arn = module.gc_iam.planner_role_arn
     quarantine_tag   = var.quarantine == null ? null : { key = var.quarantine.tag_key, value = var.quarantine.tag_value }
     sagemaker        = var.sagemaker_registry
+    # S3 Inventory as the object source of `plan` (null when the inventory is off)
+    inventory         = module.bucket.inventory_location
+    max_inventory_age = var.inventory == null ? null : var.inventory.max_age
   }
 }
 

@@ -103,13 +103,19 @@ variable "require_conditional_deletes" {
 }
 
 variable "inventory" {
-  description = "Daily S3 Inventory (Parquet) destination; null: off."
+  description = "Daily S3 Inventory (Parquet) destination; null: off. When on, `artifact-gc plan --tf-dir` reads the newest delivery instead of listing, and refuses one older than max_age (a duration: 48h, 2d)."
   type = object({
     destination_bucket_arn = string
     prefix                 = optional(string, "inventory")
     destination_account_id = optional(string)
+    max_age                = optional(string, "48h")
   })
   default = null
+
+  validation {
+    condition     = var.inventory == null ? true : can(regex("^[0-9]+(\\.[0-9]+)?[smhd]$", var.inventory.max_age))
+    error_message = "inventory.max_age is a duration such as 48h or 2d."
+  }
 }
 
 variable "tags" {

@@ -37,6 +37,8 @@ class GcConfig:
     mlflow_tracking_uri: str | None = None  # a URI without a password, or env:VAR
     mlflow_protect_runs: str | None = None  # active (default), registered, none
     mlflow_artifacts_destination: str | None = None  # the tracking server's --artifacts-destination
+    inventory: str | None = None  # an S3 Inventory manifest.json or configuration folder (plan only)
+    max_inventory_age: str | None = None  # a duration (48h); refuse older inventory deliveries
 
     @property
     def effective_path_attributes(self) -> tuple[str, ...]:
@@ -104,7 +106,19 @@ def _from_gc_config(tf: Mapping[str, Any]) -> GcConfig:
         mlflow_tracking_uri=_string(tf, "mlflow_tracking_uri"),
         mlflow_protect_runs=_string(tf, "mlflow_protect_runs"),
         mlflow_artifacts_destination=_string(tf, "mlflow_artifacts_destination"),
+        inventory=_string(tf, "inventory"),
+        max_inventory_age=_duration_text(tf, "max_inventory_age"),
     )
+
+
+def _duration_text(tf: Mapping[str, Any], key: str) -> str | None:
+    """A duration in gc_config: a string (48h, 2d) or a number of hours."""
+    value = tf.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise UsageError(f"gc_config.{key}: expected a duration such as 48h, got {value!r}")
+    return value if isinstance(value, str) else f"{value}h"
 
 
 def _string(tf: Mapping[str, Any], key: str) -> str | None:

@@ -22,3 +22,8 @@ output "lifecycle_warnings" {
   description = "Lifecycle settings S3 accepts but bills badly or ignores."
   value       = module.lifecycle.warnings
 }
+
+output "inventory_location" {
+  description = "Where the daily inventory's deliveries land (s3://DEST/PREFIX/SOURCE-BUCKET/CONFIG-ID/), for `artifact-gc plan --inventory`; null when the inventory is off."
+  value       = var.inventory == null ? null : "s3://${element(split(":", var.inventory.destination_bucket_arn), 5)}/${var.inventory.prefix}/${aws_s3_bucket.this.id}/${aws_s3_bucket_inventory.this[0].name}/"
+}

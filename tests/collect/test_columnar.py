@@ -12,14 +12,15 @@ from hypothesis import strategies as st
 
 from artifact_gc.collect.columnar import (
     OBJECT_SCHEMA,
-    ColumnarKeep,
-    PrefixMatcher,
+    count_batch,
+    decision_sql,
     glob_to_re2,
-    mark_batch,
+    protection_sql,
+    reference_rows,
 )
 from artifact_gc.collect.mark import KeepRules, MarkStats, mark
 from artifact_gc.collect.object_info import ObjectInfo
-from artifact_gc.refs.reachability import Match, ReferenceSet
+from artifact_gc.refs.reachability import ReferenceSet
 from artifact_gc.refs.uris import Location
 
 BUCKET = "b"
@@ -32,18 +33,37 @@ def reference_set(keys: list[str]) -> ReferenceSet:
     return ReferenceSet.from_locations({Location(BUCKET, k) for k in keys}, BUCKET)
 
 
+def duckdb_con():
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def load_refs(con, reference: ReferenceSet) -> None:
+    names, lengths = reference_rows(reference)
+    con.register(
+        "refs_arrow", pa.table({"ref": pa.array(names, pa.string()), "len": pa.array(lengths, pa.int32())})
+    )
+    con.execute("CREATE OR REPLACE TABLE refs AS SELECT * FROM refs_arrow")
+
+
 @settings(max_examples=300, deadline=None)
 @given(refs=st.lists(KEY, max_size=8), keys=st.lists(KEY, max_size=40))
-def test_the_matcher_protects_exactly_what_the_reference_set_protects(
-    refs: list[str], keys: list[str]
-) -> None:
+def test_the_sql_protects_exactly_what_the_reference_set_protects(refs: list[str], keys: list[str]) -> None:
     reference = reference_set(refs)
-    matcher = PrefixMatcher(reference)
-    lengths = matcher.match_lengths(pa.array(keys, pa.string()))
-    assert pc.is_valid(lengths).to_pylist() == [reference.protects(k) for k in keys]
-    assert matcher.non_folder(pa.array(keys, pa.string()), lengths) == sum(
-        reference.match(k) is Match.NON_FOLDER for k in keys
+    con = duckdb_con()
+    load_refs(con, reference)
+    con.register(
+        "objects", pa.table({"n": pa.array(range(len(keys)), pa.int64()), "key": pa.array(keys, pa.string())})
     )
+    lengths = sorted({len(p) for p in reference.prefixes})
+    rows = con.sql(f"SELECT {protection_sql(lengths)} AS ref_len FROM objects ORDER BY n").fetchall()
+    assert [r[0] is not None for r in rows] == [reference.protects(k) for k in keys]
+    for (ref_len,), key in zip(rows, keys, strict=True):
+        if ref_len is not None:
+            assert key[:ref_len] in reference.prefixes or ref_len == 0
 
 
 GLOB = st.lists(
@@ -73,7 +93,7 @@ def test_documented_glob_spellings() -> None:
         "x[": [False] * 6,
     }
     for glob, expected in cases.items():
-        assert ColumnarKeep((glob,)).keeps(pa.array(keys)).to_pylist() == expected, glob
+        assert pc.match_substring_regex(pa.array(keys), glob_to_re2(glob)).to_pylist() == expected, glob
         assert [fnmatch.fnmatchcase(k, glob) for k in keys] == expected, glob
 
 
@@ -90,12 +110,12 @@ CUTOFF = NOW - timedelta(days=7)
     globs=st.lists(GLOB, max_size=2),
     prefixes=st.sampled_from([("",), ("a",), ("a/", "b/"), ("v1",)]),
 )
-def test_mark_batch_decides_and_counts_as_mark(
+def test_the_decision_sql_decides_and_counts_as_mark(
     refs: list[str], rows: list[tuple[str, int, int]], globs: list[str], prefixes: tuple[str, ...]
 ) -> None:
     reference = reference_set(refs)
     objects = [ObjectInfo(k, size, NOW - timedelta(days=age), '"e"') for k, age, size in sorted(rows)]
-    batch = pa.RecordBatch.from_pylist(
+    table = pa.Table.from_pylist(
         [
             {
                 "key": o.key,
@@ -109,10 +129,16 @@ def test_mark_batch_decides_and_counts_as_mark(
         ],
         schema=OBJECT_SCHEMA,
     )
+    con = duckdb_con()
+    load_refs(con, reference)
+    con.register("objects", table)
     columnar = MarkStats()
-    garbage = mark_batch(
-        batch, PrefixMatcher(reference), CUTOFF, ColumnarKeep(tuple(globs)), prefixes, columnar
+    garbage: list[str] = []
+    reader = con.sql(
+        decision_sql("SELECT * FROM objects", reference, prefixes, tuple(globs)), params={"cutoff": CUTOFF}
     )
+    for batch in reader.to_arrow_reader(1000):
+        garbage += count_batch(batch, reference, columnar)["key"].to_pylist()
     row = MarkStats()
     expected: list[str] = []
     for prefix in prefixes:
@@ -120,7 +146,7 @@ def test_mark_batch_decides_and_counts_as_mark(
         found = mark(in_scope, reference, CUTOFF, KeepRules(globs), row)
         row.note_candidates(prefix, found)
         expected += [o.key for o in found]
-    assert sorted(garbage["key"].to_pylist()) == sorted(expected)
+    assert sorted(garbage) == sorted(expected)
     for name in ("objects", "bytes", "protected", "protected_bytes", "protected_non_folder", "too_young"):
         assert getattr(columnar, name) == getattr(row, name), name
     assert columnar.kept_by_glob == row.kept_by_glob
@@ -130,7 +156,5 @@ def test_mark_batch_decides_and_counts_as_mark(
 
 
 def test_a_reference_to_the_whole_bucket_protects_every_key() -> None:
-    matcher = PrefixMatcher(reference_set([""]))
-    assert pc.is_valid(matcher.match_lengths(pa.array(["a", "", "z/z"]))).to_pylist() == [True] * 3
-    nothing = PrefixMatcher(reference_set([]))
-    assert pc.is_valid(nothing.match_lengths(pa.array(["a"]))).to_pylist() == [False]
+    assert protection_sql([0, 3]) == "0"
+    assert protection_sql([]) == "CAST(NULL AS INTEGER)"

@@ -48,13 +48,19 @@ from artifact_gc.cli.options import (
     progress_bar,
 )
 from artifact_gc.collect.planner import PlanOptions, raise_if_refused, run_plan
+from artifact_gc.config import parse_duration
 from artifact_gc.registry.sources import SkipRule
 from artifact_gc.render.run_summary import human_bytes, plan_summary, print_plan
 from artifact_gc.terraform.runner import DEFAULT_TIMEOUT
 
 
 def plan(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Plan file to write (JSON Lines).")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="Plan file to write: JSON Lines, or Parquet when it ends in .parquet."
+        ),
+    ],
     bucket: Bucket = None,
     registry_table: RegistryTable = None,
     path_attribute: PathAttribute = None,
@@ -91,6 +97,24 @@ def plan(
     region: Region = None,
     endpoint_url: EndpointUrl = None,
     as_json: JsonOut = False,
+    inventory: Annotated[
+        str | None,
+        typer.Option(
+            "--inventory",
+            envvar="ARTIFACT_GC_INVENTORY",
+            help="Read the bucket's objects from an S3 Inventory delivery instead of listing: a manifest.json "
+            "(s3:// or local) or the folder of one inventory configuration (newest complete delivery). "
+            "Needs artifact-gc[inventory].",
+        ),
+    ] = None,
+    max_inventory_age: Annotated[
+        str | None,
+        typer.Option(
+            "--max-inventory-age",
+            envvar="ARTIFACT_GC_MAX_INVENTORY_AGE",
+            help="Refuse an inventory delivery older than this (e.g. 48h, 2d; default 48h, or gc_config.max_inventory_age).",
+        ),
+    ] = None,
 ) -> None:
     """Dry run: find unreferenced, old-enough objects and write them to a plan file. Modifies nothing."""
 
@@ -114,7 +138,8 @@ def plan(
                 mlflow_tracking_uri=mlflow_tracking_uri,
                 mlflow_protect_runs=mlflow_protect_runs,
                 mlflow_artifacts_destination=mlflow_artifacts_destination,
-            ),
+            )
+            | {"inventory": inventory, "max_inventory_age": max_inventory_age},
             terraform_timeout,
         )
         options = PlanOptions(
@@ -130,6 +155,9 @@ def plan(
             accept_registry_shrink=accept_registry_shrink,
             max_delete_fraction=max_delete_fraction,
             max_delete_bytes=max_delete_bytes,
+            max_inventory_age_seconds=parse_duration(
+                config.max_inventory_age or "48h", "--max-inventory-age"
+            ),
         )
         clients = AwsClients(AwsSettings(region=config.region, profile=profile, endpoint_url=endpoint_url))
         with progress_bar() as progress:

@@ -139,6 +139,10 @@ def header_digest(header: dict[str, Any]) -> str:
 
 def read_header(path: Path) -> dict[str, Any]:
     """The plan's header; UsageError (exit 2) when the file is not an artifact-gc plan."""
+    from artifact_gc.collect.parquet_plan import is_parquet, read_parquet_header
+
+    if is_parquet(path):
+        return check_header(path, read_parquet_header(path))
     try:
         with path.open(encoding="utf-8") as handle:
             first = handle.readline()
@@ -154,6 +158,11 @@ def read_header(path: Path) -> dict[str, Any]:
         raise UsageError(
             f"plan {path}: line 1 is not JSON ({exc.msg}); is this a plan written by `artifact-gc plan`?"
         ) from exc
+    return check_header(path, header)
+
+
+def check_header(path: Path, header: Any) -> dict[str, Any]:
+    """A plan header of either form: kind, digest and format version."""
     if not isinstance(header, dict) or header.get("kind") != PLAN_KIND:
         raise UsageError(f"plan {path}: line 1 is not an artifact-gc plan header")
     if "header_digest" in header and header["header_digest"] != header_digest(header):
@@ -171,6 +180,11 @@ def read_header(path: Path) -> dict[str, Any]:
 
 def iter_candidates(path: Path) -> Iterator[Candidate]:
     """Stream the candidates; a malformed line raises UsageError naming the line."""
+    from artifact_gc.collect.parquet_plan import is_parquet, iter_parquet_candidates
+
+    if is_parquet(path):
+        yield from iter_parquet_candidates(path)
+        return
     try:
         yield from _candidates(path)
     except UnicodeDecodeError as exc:

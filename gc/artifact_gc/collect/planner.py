@@ -48,6 +48,7 @@ class PlanOptions:
     accept_registry_shrink: bool = False
     max_delete_fraction: float = 0.5
     max_delete_bytes: int | None = None
+    max_inventory_age_seconds: float = 48 * 3600
 
 
 @dataclass
@@ -120,15 +121,9 @@ def run_plan(
     # the GC's own state under the control prefix is never a candidate
     keep = KeepRules((*options.keep_globs, CONTROL_PREFIX + "*"))
     stats = MarkStats()
-    with PlanWriter(options.out) as writer:
-        for prefix in prefixes:
-            for page in list_pages(s3, bucket, prefix, versioned=versioning != "Disabled"):
-                garbage = mark(page, refs, cutoff, keep, stats)
-                stats.note_candidates(prefix, garbage)
-                writer.write(garbage, prefix)
-                if on_page:
-                    on_page(prefix, stats.objects, stats.bytes)
-        header = {
+
+    def plan_header(inventory: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {
             "tool_version": __version__,
             "created_at": isoformat(now),
             "bucket": bucket,
@@ -144,8 +139,37 @@ def run_plan(
             "registry": snapshot.header(sources)
             | {"last_run": last_run, "shrink_accepted": bool(reason and options.accept_registry_shrink)},
             "totals": totals(stats),
-        }
-        writer.finish(header)
+        } | ({"object_source": {"inventory": inventory}} if inventory else {"object_source": "list"})
+
+    if config.inventory:
+        from artifact_gc.collect.inventory_mark import plan_from_inventory
+
+        header = plan_from_inventory(
+            config.inventory,
+            s3,
+            bucket,
+            now,
+            options.max_inventory_age_seconds,
+            refs,
+            cutoff,
+            prefixes,
+            keep.globs,
+            versioning != "Disabled",
+            stats,
+            options.out,
+            plan_header,
+        )
+    else:
+        with PlanWriter(options.out) as writer:
+            for prefix in prefixes:
+                for page in list_pages(s3, bucket, prefix, versioned=versioning != "Disabled"):
+                    garbage = mark(page, refs, cutoff, keep, stats)
+                    stats.note_candidates(prefix, garbage)
+                    writer.write(garbage, prefix)
+                    if on_page:
+                        on_page(prefix, stats.objects, stats.bytes)
+            header = plan_header()
+            writer.finish(header)
     result = PlanResult(header=header, stats=stats, snapshot=snapshot)
     if refs.protects_whole_bucket:
         result.warnings.append(

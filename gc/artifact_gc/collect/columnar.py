@@ -1,0 +1,203 @@
+"""Mark a whole inventory with DuckDB: the same decisions as :func:`artifact_gc.collect.mark.mark`, in SQL.
+
+Pure: this module builds SQL text and counts Arrow batches; inventory_mark.py runs it.
+
+Reachability keeps its one rule (``ReferenceSet``: a key is protected when it starts with a reference's
+key). In the sorted prefix-free set of references at most one reference is a prefix of a given key, so for
+each distinct reference length ``n`` one hash lookup of the key's first ``n`` characters in the references
+of that length finds it: a handful of vectorised lookups per key, parallel over DuckDB's threads, and
+memory bounded by the references, never by the objects. The property tests in
+tests/collect/test_columnar.py check the SQL against ``ReferenceSet``, ``fnmatch`` and :func:`mark`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from artifact_gc.collect.mark import MarkStats
+from artifact_gc.errors import UsageError
+from artifact_gc.refs.reachability import Match, ReferenceSet
+
+# The columns an object source hands to the mark (one row per current object).
+OBJECT_SCHEMA = pa.schema(
+    [
+        ("key", pa.string()),
+        ("size", pa.int64()),
+        ("last_modified", pa.timestamp("us", tz="UTC")),
+        ("etag", pa.string()),  # as ListObjects spells it: in double quotes
+        ("storage_class", pa.string()),
+        ("current_version_id", pa.string()),  # null when the source does not know it
+    ]
+)
+CANDIDATE_SCHEMA = OBJECT_SCHEMA.append(pa.field("prefix", pa.string()))
+
+
+def glob_to_re2(glob: str) -> str:
+    """``fnmatch.fnmatchcase`` semantics as an RE2 pattern anchored at both ends (for Arrow's regex kernels).
+
+    ``*`` is any run of characters (``/`` included), ``?`` one character, ``[...]`` a set (``[!...]``
+    negated, ``]`` first is literal, no escapes); an unclosed ``[`` is literal.
+    """
+    out = []
+    i, n = 0, len(glob)
+    while i < n:
+        c = glob[i]
+        i += 1
+        if c == "*":
+            out.append(".*")
+        elif c == "?":
+            out.append(".")
+        elif c == "[":
+            j = i
+            if j < n and glob[j] == "!":
+                j += 1
+            if j < n and glob[j] == "]":
+                j += 1
+            while j < n and glob[j] != "]":
+                j += 1
+            if j >= n:
+                out.append(re.escape("["))
+                continue
+            body = glob[i:j]
+            i = j + 1
+            out.append(_bracket(body))
+        else:
+            out.append(_literal(c))
+    return "(?s)^" + "".join(out) + "$"
+
+
+def _literal(text: str) -> str:
+    return "".join(c if c.isalnum() and c.isascii() else f"\\x{{{ord(c):x}}}" for c in text)
+
+
+def _bracket(body: str) -> str:
+    """A fnmatch set as an RE2 class: ranges kept when ascending, dropped when empty (as fnmatch does)."""
+    negate = body.startswith("!")
+    if negate:
+        body = body[1:]
+    items = []
+    k = 0
+    while k < len(body):
+        if k + 2 < len(body) and body[k + 1] == "-":
+            low, high = body[k], body[k + 2]
+            if low <= high:
+                items.append(f"\\x{{{ord(low):x}}}-\\x{{{ord(high):x}}}")
+            k += 3
+        else:
+            items.append(f"\\x{{{ord(body[k]):x}}}")
+            k += 1
+    if not items:
+        return "." if negate else "[^\\x{0}-\\x{10ffff}]"  # [!] matches any one character; [] none
+    return ("[^" if negate else "[") + "".join(items) + "]"
+
+
+def sql_literal(text: str, what: str) -> str:
+    """A DuckDB string literal (quotes doubled; backslashes are literal there)."""
+    if "\x00" in text:
+        raise UsageError(f"{what} {text!r} holds a NUL character, which no S3 key holds")
+    return "'" + text.replace("'", "''") + "'"
+
+
+def protection_sql(lengths: list[int], column: str = "key") -> str:
+    """The length (in characters) of the reference that protects ``column``, or NULL.
+
+    Needs a table ``refs(ref, len)`` of the sorted prefix-free references (see :func:`reference_rows`). In
+    such a set at most one reference is a prefix of a key, so the first hit is the one."""
+    if not lengths:
+        return "CAST(NULL AS INTEGER)"
+    if 0 in lengths:
+        return "0"  # a reference to the bucket itself
+    whens = " ".join(
+        f"WHEN left({column}, {n}) IN (SELECT ref FROM refs WHERE len = {n}) THEN {n}" for n in lengths
+    )
+    return f"CASE {whens} END"
+
+
+def reference_rows(refs: ReferenceSet) -> tuple[list[str], list[int]]:
+    """The ``refs`` table's columns: each prefix-free reference and its length in characters."""
+    return list(refs.prefixes), [len(prefix) for prefix in refs.prefixes]
+
+
+def decision_sql(
+    source: str, refs: ReferenceSet, prefixes: tuple[str, ...], keep_globs: tuple[str, ...]
+) -> str:
+    """One row per in-scope object of ``source`` (OBJECT_SCHEMA columns) with its scope ``prefix``, the
+    protecting reference's length ``ref_len``, a ``decision`` in :func:`mark`'s order (1 protected, 2 too
+    young, 3 kept by a glob, 0 candidate) and ``mid_name`` (protected by a match that does not stop at a
+    folder boundary, to be confirmed by ``ReferenceSet.match``). The cutoff is parameter ``$cutoff``."""
+    scope = " ".join(
+        f"WHEN starts_with(key, {sql_literal(p, 'scope prefix')}) THEN {sql_literal(p, 'scope prefix')}"
+        for p in prefixes
+    )
+    lengths = sorted({len(p) for p in refs.prefixes})
+    keep = " OR ".join(
+        f"regexp_full_match(key, {sql_literal(glob_to_re2(g), 'keep glob')})" for g in keep_globs
+    )
+    return f"""
+        WITH scoped AS (
+            SELECT *, CASE {scope} END AS prefix FROM ({source})
+        ), judged AS (
+            SELECT *, {protection_sql(lengths)} AS ref_len FROM scoped WHERE prefix IS NOT NULL
+        )
+        SELECT key, size, last_modified, etag, storage_class, current_version_id, prefix,
+            CASE
+                WHEN ref_len IS NOT NULL THEN 1
+                WHEN last_modified >= $cutoff THEN 2
+                WHEN {keep or "FALSE"} THEN 3
+                ELSE 0
+            END AS decision,
+            ref_len IS NOT NULL AND ref_len > 0 AND substr(key, ref_len + 1, 1) NOT IN ('', '/') AS mid_name
+        FROM judged
+    """
+
+
+def count_batch(batch: pa.RecordBatch, refs: ReferenceSet, stats: MarkStats) -> pa.Table:
+    """Count a batch of :func:`decision_sql` rows into ``stats``; return its candidates (CANDIDATE_SCHEMA)."""
+    table = pa.Table.from_batches([batch])
+    decision = table["decision"]
+    sizes = table["size"]
+
+    def rows(code: int) -> pa.Array:
+        return pc.equal(decision, code)
+
+    def count(mask: pa.ChunkedArray) -> int:
+        return int(pc.sum(pc.cast(mask, pa.int64())).as_py() or 0)
+
+    def total(mask: pa.ChunkedArray) -> int:
+        return int(pc.sum(pc.filter(sizes, mask)).as_py() or 0)
+
+    protected = rows(1)
+    stats.objects += table.num_rows
+    stats.bytes += int(pc.sum(sizes).as_py() or 0)
+    stats.protected += count(protected)
+    stats.protected_bytes += total(protected)
+    stats.too_young += count(rows(2))
+    stats.kept_by_glob += count(rows(3))
+    suspects = table.filter(table["mid_name"])["key"].to_pylist()
+    stats.protected_non_folder += sum(refs.match(key) is Match.NON_FOLDER for key in suspects)
+    candidates = table.filter(rows(0)).select(CANDIDATE_SCHEMA.names).cast(CANDIDATE_SCHEMA)
+    note_candidates(stats, candidates)
+    return candidates
+
+
+def note_candidates(stats: MarkStats, candidates: pa.Table) -> None:
+    """:meth:`MarkStats.note_candidates` for a table: counts per (prefix, class) and the largest few."""
+    if not candidates.num_rows:
+        return
+    stats.candidates += candidates.num_rows
+    stats.candidate_bytes += int(pc.sum(candidates["size"]).as_py() or 0)
+    groups = candidates.group_by(["prefix", "storage_class"]).aggregate([("size", "sum"), ("size", "count")])
+    for row in groups.to_pylist():
+        slot = (row["prefix"], row["storage_class"])
+        stats.by_prefix_class[slot] += row["size_count"]
+        stats.bytes_by_prefix_class[slot] += row["size_sum"]
+    top = candidates.take(pc.select_k_unstable(candidates, stats.largest_limit, [("size", "descending")]))
+    for size, key in zip(top["size"].to_pylist(), top["key"].to_pylist(), strict=True):
+        if len(stats.largest) < stats.largest_limit:
+            heapq.heappush(stats.largest, (size, key))
+        elif size > stats.largest[0][0]:
+            heapq.heapreplace(stats.largest, (size, key))

@@ -1,0 +1,234 @@
+"""Run the columnar mark over an inventory's data files with DuckDB, and write the plan from its candidates.
+
+Memory stays flat in the number of objects: DuckDB streams each data file in row groups, the candidates go
+to a scratch Parquet file batch by batch, and the final key-ordered plan is written by DuckDB's sort, which
+spills to disk beyond ``memory_limit``. Only the references live in memory whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from artifact_gc.collect.columnar import (
+    CANDIDATE_SCHEMA,
+    count_batch,
+    decision_sql,
+    reference_rows,
+    sql_literal,
+)
+from artifact_gc.collect.mark import MarkStats
+from artifact_gc.collect.planfile import PLAN_FORMAT_VERSION, PLAN_KIND, header_digest, isoformat
+from artifact_gc.errors import SafetyError, UsageError
+from artifact_gc.objects.inventory import data_files, find_delivery
+from artifact_gc.objects.inventory_manifest import InventoryManifest
+from artifact_gc.refs.reachability import ReferenceSet
+
+BATCH_ROWS = 1 << 20
+INSTALL_HINT = "pip install 'artifact-gc[inventory]'"
+
+
+def _modules() -> tuple[Any, Any, Any]:
+    try:
+        import duckdb
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise UsageError(
+            f"--inventory needs pyarrow and DuckDB ({exc.name} is missing): {INSTALL_HINT}"
+        ) from exc
+    return duckdb, pa, pq
+
+
+def connect(scratch: Path, memory_limit: str = "1GB") -> Any:
+    duckdb, _, _ = _modules()
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"SET memory_limit = {sql_literal(memory_limit, 'memory limit')}")
+    con.execute(f"SET temp_directory = {sql_literal(str(scratch), 'scratch folder')}")
+    con.execute("SET preserve_insertion_order = false")
+    threads = os.environ.get("ARTIFACT_GC_THREADS")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+def source_sql(manifest: InventoryManifest, path: Path, versioned: bool, con: Any) -> str:
+    """One data file as OBJECT_SCHEMA rows of current objects (no delete markers, no noncurrent versions)."""
+    columns = manifest.columns
+    where = sql_literal(str(path), "inventory data file")
+    if manifest.file_format == "CSV":
+        spec = "{" + ", ".join(f"{sql_literal(c, 'column')}: 'VARCHAR'" for c in columns) + "}"
+        raw = (
+            f"SELECT * FROM read_csv({where}, header = false, columns = {spec}, delim = ',', quote = '\"', "
+            "escape = '\"', auto_detect = false, compression = 'auto', strict_mode = true)"
+        )
+        # CSV keys are URL-encoded, form style: '+' is a space, '%2B' a plus
+        key = "url_decode(replace(key, '+', '%20'))"
+        truth = "lower({}) = 'true'"
+    elif manifest.file_format == "ORC":
+        import pyarrow.dataset as ds
+
+        name = f"orc_{abs(hash(str(path)))}"
+        con.register(name, ds.dataset(str(path), format="orc"))
+        raw = f"SELECT * FROM {name}"
+        key, truth = "key", "{}"
+    else:
+        raw = f"SELECT * FROM read_parquet({where})"
+        key, truth = "key", "{}"
+    if "version_id" in columns and versioned:
+        version = "coalesce(nullif(version_id, ''), 'null')"  # S3 lists the null version as "null"
+    else:
+        version = "CAST(NULL AS VARCHAR)"
+    current = "TRUE"
+    if "is_latest" in columns:
+        marker = (
+            f"coalesce({truth.format('is_delete_marker')}, FALSE)"
+            if "is_delete_marker" in columns
+            else "FALSE"
+        )
+        current = f"{truth.format('is_latest')} AND NOT {marker}"
+    storage = (
+        "coalesce(nullif(storage_class, ''), 'STANDARD')" if "storage_class" in columns else "'STANDARD'"
+    )
+    return f"""
+        SELECT {key} AS key, CAST(size AS BIGINT) AS size,
+            CAST(last_modified_date AS TIMESTAMPTZ) AS last_modified,
+            '"' || e_tag || '"' AS etag, {storage} AS storage_class, {version} AS current_version_id
+        FROM ({raw}) WHERE {current}
+    """
+
+
+def mark_files(
+    files: Iterable[Path],
+    manifest: InventoryManifest,
+    refs: ReferenceSet,
+    cutoff: datetime,
+    prefixes: tuple[str, ...],
+    keep_globs: tuple[str, ...],
+    versioned: bool,
+    stats: MarkStats,
+    candidates_path: Path,
+    scratch: Path,
+) -> None:
+    """Mark every data file into ``stats``; append the candidates to a scratch Parquet file (unordered)."""
+    duckdb, pa, pq = _modules()
+    con = connect(scratch)
+    ref_names, ref_lengths = reference_rows(refs)
+    con.register(
+        "refs_arrow",
+        pa.table({"ref": pa.array(ref_names, pa.string()), "len": pa.array(ref_lengths, pa.int32())}),
+    )
+    con.execute("CREATE TABLE refs AS SELECT * FROM refs_arrow")
+    with pq.ParquetWriter(candidates_path, CANDIDATE_SCHEMA) as writer:
+        for path in files:
+            query = decision_sql(source_sql(manifest, path, versioned, con), refs, prefixes, keep_globs)
+            try:
+                reader = _batches(con.sql(query, params={"cutoff": cutoff}))
+                for batch in reader:
+                    found = count_batch(batch, refs, stats)
+                    if found.num_rows:
+                        writer.write_table(found)
+            except duckdb.Error as exc:
+                raise SafetyError(
+                    f"inventory data file {path} cannot be read as {manifest.file_format} with the manifest's "
+                    f"schema: {str(exc).splitlines()[0]}"
+                ) from exc
+    con.close()
+
+
+def _ordered(con: Any, candidates_path: Path) -> Any:
+    where = sql_literal(str(candidates_path), "scratch file")
+    return _batches(con.sql(f"SELECT * FROM read_parquet({where}) ORDER BY key"))
+
+
+def _batches(result: Any) -> Any:
+    """A streaming Arrow reader of a relation (DuckDB 2 names it to_arrow_reader; 1.x fetch_arrow_reader)."""
+    reader = getattr(result, "to_arrow_reader", None) or result.fetch_arrow_reader
+    return reader(BATCH_ROWS)
+
+
+def write_plan(candidates_path: Path, out: Path, header: dict[str, Any], scratch: Path) -> None:
+    """Write the plan in key order (JSON Lines, or Parquet when ``out`` ends in .parquet), atomically."""
+    _modules()
+    header = {"kind": PLAN_KIND, "format_version": PLAN_FORMAT_VERSION, **header}
+    header["header_digest"] = header_digest(header)
+    con = connect(scratch)
+    directory = out.parent if str(out.parent) else Path(".")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        handle, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{out.name}.", suffix=".tmp")
+        os.close(handle)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc})") from exc
+    tmp = Path(tmp_name)
+    try:
+        if out.suffix == ".parquet":
+            from artifact_gc.collect.parquet_plan import write_parquet_plan
+
+            write_parquet_plan(tmp, header, _ordered(con, candidates_path))
+        else:
+            with tmp.open("w", encoding="utf-8") as handle:
+                handle.write(json.dumps(header, ensure_ascii=False) + "\n")
+                for batch in _ordered(con, candidates_path):
+                    for row in batch.to_pylist():
+                        row["version_id"] = None
+                        row["last_modified"] = isoformat(row["last_modified"])
+                        handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+        con.close()
+
+
+def plan_from_inventory(
+    location: str,
+    s3: Any,
+    bucket: str,
+    now: datetime,
+    max_age_seconds: float,
+    refs: ReferenceSet,
+    cutoff: datetime,
+    prefixes: tuple[str, ...],
+    keep_globs: tuple[str, ...],
+    versioned: bool,
+    stats: MarkStats,
+    out: Path,
+    header_for: Callable[[dict[str, Any]], dict[str, Any]],
+) -> dict[str, Any]:
+    """Plan from the newest complete delivery at ``location``; return the header written."""
+    _modules()
+    delivery = find_delivery(location, s3, bucket, now, max_age_seconds)
+    manifest = delivery.manifest
+    snapshot = {
+        "manifest": delivery.location,
+        "created_at": isoformat(manifest.created_at),
+        "format": manifest.file_format,
+        "all_versions": manifest.versions,
+        "files": len(manifest.files),
+    }
+    with tempfile.TemporaryDirectory(prefix="artifact-gc-mark-") as scratch_name:
+        scratch = Path(scratch_name)
+        candidates = scratch / "candidates.parquet"
+        mark_files(
+            data_files(delivery, s3),
+            manifest,
+            refs,
+            cutoff,
+            prefixes,
+            keep_globs,
+            versioned,
+            stats,
+            candidates,
+            scratch,
+        )
+        header = header_for(snapshot)
+        write_plan(candidates, out, header, scratch)
+    return header
