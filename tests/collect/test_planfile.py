@@ -239,3 +239,35 @@ def test_times_are_utc_whatever_the_local_zone(tokyo: None) -> None:
     parsed = parse_iso("2025-01-02T05:04:05+02:00")
     assert parsed == WHEN and parsed.tzinfo is timezone.utc
     assert parse_iso("2025-01-02T03:04:05Z").tzinfo is timezone.utc
+
+
+def test_a_parquet_plan_is_read_by_the_same_readers(tmp_path: Path) -> None:
+    """Plans too large for JSON Lines are Parquet (the header in the file's metadata): same header checks,
+    same candidates."""
+    import pyarrow as pa
+
+    from artifact_gc.collect.columnar import CANDIDATE_SCHEMA
+    from artifact_gc.collect.parquet_plan import write_parquet_plan
+    from artifact_gc.collect.planfile import header_digest
+
+    header = {"kind": "artifact-gc-plan", "format_version": 1, "bucket": "b", "totals": {"candidates": 1}}
+    header["header_digest"] = header_digest(header)
+    row = {
+        "key": "models/a",
+        "size": 3,
+        "last_modified": WHEN,
+        "etag": '"e"',
+        "storage_class": "STANDARD",
+        "current_version_id": "v1",
+        "prefix": "models/",
+    }
+    path = tmp_path / "plan.parquet"
+    write_parquet_plan(path, header, [pa.RecordBatch.from_pylist([row], schema=CANDIDATE_SCHEMA)])
+    assert read_header(path) == header
+    (candidate,) = iter_candidates(path)
+    assert candidate.obj == ObjectInfo("models/a", 3, WHEN, '"e"', "STANDARD", None, "v1")
+    assert candidate.prefix == "models/"
+    edited = tmp_path / "edited.parquet"
+    write_parquet_plan(edited, header | {"bucket": "c"}, [])
+    with pytest.raises(UsageError, match="its header was edited"):
+        read_header(edited)

@@ -236,3 +236,77 @@ def test_a_mapped_access_point_host_with_a_port() -> None:
     mapped = {"my-ap-1.s3-accesspoint.us-east-1.amazonaws.com": B}
     url = "https://my-ap-1.s3-accesspoint.us-east-1.amazonaws.com:443/models/a"
     assert Location(B, "models/a") in parse_reference(url, B, access_points=mapped)
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        # the first split of the host is not a bucket name, a longer one is: every split is tried
+        ("https://a-.b.s3.amazonaws.com/k", {Location("a-.b", "k")}),
+        # directory buckets (S3 Express) keep their --x-s3 suffix whatever the name rules say
+        ("https://bad_--x-s3.s3express-usw2-az1.us-west-2.amazonaws.com/k", {Location("bad_--x-s3", "k")}),
+        # a custom endpoint, with and without a port
+        ("https://minio.box/ml-artifacts/k", {Location(B, "k")}),
+        ("http://minio.box:9000/ml-artifacts/k", {Location(B, "k")}),
+        ("/X1/a", {Location(B, "/X1/a"), Location(B, "X1/a")}),
+    ],
+)
+def test_hosts_and_bare_keys_at_the_edges(ref: str, expected: set[Location]) -> None:
+    assert parse_reference(ref, B, frozenset({"minio.box", "minio.box:9000"})) == expected
+
+
+@pytest.mark.parametrize(
+    ("ref", "message"),
+    [
+        (
+            "https:///models/a",
+            "reference 'https:///models/a' is a URL whose host '' is not an S3 endpoint "
+            "(pass --endpoint-url for a custom S3 endpoint)",
+        ),
+        (
+            "https://a_b.s3.amazonaws.com/k",
+            "reference 'https://a_b.s3.amazonaws.com/k' is a URL whose host 'a_b.s3.amazonaws.com' is not an S3 "
+            "endpoint (pass --endpoint-url for a custom S3 endpoint)",
+        ),
+        (
+            "https://mybox.x/models/a",
+            "reference 'https://mybox.x/models/a' is a URL whose host 'mybox.x' is not an S3 endpoint "
+            "(pass --endpoint-url for a custom S3 endpoint)",
+        ),
+        (
+            "https://ap-123456789012.s3-accesspoint.us-east-1.amazonaws.com/k",
+            "reference 'https://ap-123456789012.s3-accesspoint.us-east-1.amazonaws.com/k' goes through the S3 "
+            "access point 'ap-123456789012.s3-accesspoint.us-east-1.amazonaws.com', which cannot be mapped to a "
+            "bucket offline: pass --access-point ap-123456789012.s3-accesspoint.us-east-1.amazonaws.com=BUCKET "
+            "(or gc_config.access_points) if it serves this bucket",
+        ),
+        (
+            "arn:aws:s3:::my-ap-s3alias/k",
+            "reference 'arn:aws:s3:::my-ap-s3alias/k' goes through the S3 access point 'my-ap-s3alias', which "
+            "cannot be mapped to a bucket offline: pass --access-point my-ap-s3alias=BUCKET "
+            "(or gc_config.access_points) if it serves this bucket",
+        ),
+        (
+            "arn:aws:s3:us-east-1:123456789012:accesspoint/reports/object/k",
+            "reference 'arn:aws:s3:us-east-1:123456789012:accesspoint/reports/object/k' goes through the S3 "
+            "access point 'arn:aws:s3:us-east-1:123456789012:accesspoint/reports', which cannot be mapped to a "
+            "bucket offline: pass --access-point arn:aws:s3:us-east-1:123456789012:accesspoint/reports=BUCKET "
+            "(or gc_config.access_points) if it serves this bucket",
+        ),
+        (
+            "https://my-ap-s3alias.s3.us-east-1.amazonaws.com/k",
+            "reference 'https://my-ap-s3alias.s3.us-east-1.amazonaws.com/k' goes through the S3 access point "
+            "'my-ap-s3alias', which cannot be mapped to a bucket offline: pass --access-point my-ap-s3alias=BUCKET "
+            "(or gc_config.access_points) if it serves this bucket",
+        ),
+    ],
+)
+def test_refusals_name_the_reference_and_the_way_out(ref: str, message: str) -> None:
+    with pytest.raises(ReferenceParseError) as caught:
+        parse_reference(ref, B)
+    assert str(caught.value) == message
+
+
+def test_an_access_point_host_maps_by_its_alias_label() -> None:
+    host = "https://reports-abc.s3-accesspoint.us-east-1.amazonaws.com/k"
+    assert parse_reference(host, B, access_points={"reports-abc": B}) == {Location(B, "k")}

@@ -1,0 +1,197 @@
+"""make bench-scale: `plan --inventory` on a synthetic Parquet inventory, against a bare DuckDB scan.
+
+Generates (once, cached under .cache/bench-scale/) an S3 Inventory delivery of N objects in Parquet, as S3
+writes it (manifest.json, manifest.checksum, data files of 5M rows), and 10,000 registry references in a
+manifest file. Then, in the same run:
+  * a bare DuckDB scan of the columns the mark reads (the floor: no planning can read less),
+  * `artifact-gc plan --inventory` on it (a child process, so its peak memory is its own), writing a
+    Parquet plan, for N and for N/5 objects (memory must not grow with the number of objects).
+Prints objects/s, plan time / scan time and peak memory, with the targets of the issue beside them. It
+reports; it never fails on a target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+REPO = Path(__file__).resolve().parents[1]
+CACHE = REPO / ".cache" / "bench-scale"
+BUCKET = "ml-artifacts"
+ROWS_PER_FILE = 5_000_000
+REFERENCES = 10_000
+TARGET_SECONDS_100M = 120
+TARGET_RATIO = 8
+TARGET_MEMORY = 2 << 30
+TARGET_FLATNESS = 1.5
+
+
+def generate(n: int) -> Path:
+    """The delivery's manifest.json (generated once per N)."""
+    root = CACHE / f"n{n}"
+    manifest_path = root / "inventory" / BUCKET / "bench" / "2026-01-01T00-00Z" / "manifest.json"
+    if manifest_path.exists():
+        return manifest_path
+    rng = np.random.default_rng(1)
+    entries = []
+    runs = max(1, n // 40)
+    for start in range(0, n, ROWS_PER_FILE):
+        count = min(ROWS_PER_FILE, n - start)
+        index = np.arange(start, start + count)
+        run = index // 40
+        keys = pc.binary_join_element_wise(
+            pa.array(np.char.add("checkpoints/project-", (run % 50).astype(str))),
+            pa.array(np.char.add("run-", run.astype(str))),
+            pa.array(np.char.add("step-", ((index % 40) // 4 * 1000).astype(str))),
+            pa.array(np.char.add(np.char.add("shard-", (index % 4).astype(str)), ".pt")),
+            "/",
+        )
+        now_ms = int(datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp() * 1000)
+        ages = rng.integers(0, 300 * 86_400_000, count)
+        table = pa.table(
+            {
+                "bucket": pa.array(np.full(count, BUCKET)),
+                "key": keys,
+                "size": pa.array(rng.integers(1, 1 << 30, count)),
+                "last_modified_date": pa.array((now_ms - ages).astype("datetime64[ms]")).cast(
+                    pa.timestamp("ms", tz="UTC")
+                ),
+                "e_tag": pa.array(np.full(count, "0123456789abcdef0123456789abcdef")),
+                "storage_class": pa.array(np.full(count, "STANDARD")),
+            }
+        )
+        key = f"inventory/{BUCKET}/bench/data/part-{start // ROWS_PER_FILE:05d}.parquet"
+        path = root / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, path, row_group_size=1 << 20)
+        digest = hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+        entries.append({"key": key, "size": path.stat().st_size, "MD5checksum": digest})
+        print(f"  generated {start + count:,} / {n:,} objects", flush=True)
+    references = sorted(
+        {f"s3://{BUCKET}/checkpoints/project-{r % 50}/run-{r}/" for r in rng.integers(0, runs, REFERENCES)}
+    )
+    (root / "registry.txt").write_text("\n".join(references) + "\n")
+    manifest = {
+        "sourceBucket": BUCKET,
+        "destinationBucket": "arn:aws:s3:::inventory-dest",
+        "version": "2016-11-30",
+        "creationTimestamp": "0",  # rewritten at each run: the freshness check wants a recent delivery
+        "fileFormat": "Parquet",
+        "fileSchema": "message s3.inventory { required binary bucket (UTF8); required binary key (UTF8); "
+        "optional int64 size; optional int64 last_modified_date (TIMESTAMP_MILLIS); optional binary e_tag (UTF8); "
+        "optional binary storage_class (UTF8); }",
+        "files": entries,
+    }
+    manifest_path.parent.mkdir(parents=True, exist_ok=True)
+    manifest_path.write_text(json.dumps(manifest))
+    return manifest_path
+
+
+def refresh(manifest_path: Path) -> None:
+    """Stamp the delivery as made an hour ago, and seal it with its checksum."""
+    manifest = json.loads(manifest_path.read_text())
+    manifest["creationTimestamp"] = str(int((datetime.now(timezone.utc) - timedelta(hours=1)).timestamp() * 1000))
+    body = json.dumps(manifest).encode()
+    manifest_path.write_bytes(body)
+    (manifest_path.parent / "manifest.checksum").write_text(hashlib.md5(body, usedforsecurity=False).hexdigest())
+
+
+def bare_scan(manifest_path: Path) -> float:
+    import duckdb
+
+    root = manifest_path.parents[4]
+    files = [str(root / f["key"]) for f in json.loads(manifest_path.read_text())["files"]]
+    con = duckdb.connect()
+    started = time.perf_counter()
+    con.sql(
+        "SELECT count(key), sum(size), min(last_modified_date), count(e_tag), count(storage_class) "
+        f"FROM read_parquet({files!r})"
+    ).fetchall()
+    return time.perf_counter() - started
+
+
+CHILD = r"""
+import sys, time
+from datetime import datetime, timezone
+from pathlib import Path
+import boto3
+from moto import mock_aws
+from artifact_gc.aws import AwsClients, AwsSettings
+from artifact_gc.collect.planner import PlanOptions, run_plan
+from artifact_gc.config import GcConfig
+
+manifest, registry, out = sys.argv[1:4]
+with mock_aws():
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="ml-artifacts")
+    config = GcConfig(bucket="ml-artifacts", manifests=(registry,), prefixes=("checkpoints/",), min_age_days=30, inventory=manifest)
+    started = time.perf_counter()
+    result = run_plan(config, PlanOptions(out=Path(out), max_delete_fraction=1.0), AwsClients(AwsSettings(region="us-east-1")), datetime.now(timezone.utc))
+    print(time.perf_counter() - started, result.stats.objects, result.stats.candidates)
+"""
+
+
+def plan_run(manifest_path: Path) -> tuple[float, int, int, int]:
+    """(seconds, objects, candidates, peak RSS bytes) of one `plan --inventory` in a child process."""
+    out = manifest_path.parents[4] / "plan.parquet"
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    run = subprocess.run(
+        [sys.executable, "-c", CHILD, str(manifest_path), str(manifest_path.parents[4] / "registry.txt"), str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if run.returncode:
+        sys.exit(f"plan --inventory failed:\n{run.stderr[-3000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    seconds, objects, found = run.stdout.split()
+    out.unlink(missing_ok=True)
+    return float(seconds), int(objects), int(found), max(peak, before * 1024)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objects", type=int, default=int(os.environ.get("N", 20_000_000)))
+    args = parser.parse_args()
+    n, small = args.objects, max(1, args.objects // 5)
+    print(f"bench-scale: {n:,} objects (and {small:,} for the memory comparison), {REFERENCES:,} references")
+    results = {}
+    for size in (small, n):
+        manifest_path = generate(size)
+        refresh(manifest_path)
+        scan = bare_scan(manifest_path)
+        seconds, objects, found, peak = plan_run(manifest_path)
+        results[size] = (seconds, scan, peak)
+        print(
+            f"  {objects:,} objects: plan --inventory {seconds:.1f} s ({objects / seconds:,.0f} objects/s), "
+            f"{found:,} candidates; bare DuckDB scan {scan:.2f} s; plan/scan {seconds / scan:.1f}x; "
+            f"peak memory {peak / 2**20:,.0f} MiB"
+        )
+    seconds, scan, peak = results[n]
+    projected = seconds * 100_000_000 / n
+    print(f"projected for 100M objects: {projected:.0f} s (target <= {TARGET_SECONDS_100M} s)")
+    print(f"plan time / bare scan time: {seconds / scan:.1f}x (target <= {TARGET_RATIO}x)")
+    print(f"peak memory: {peak / 2**20:,.0f} MiB (target <= {TARGET_MEMORY / 2**20:,.0f} MiB)")
+    print(
+        f"memory growth {small:,} -> {n:,} objects: {peak / results[small][2]:.2f}x (target <= {TARGET_FLATNESS}x)"
+    )
+    print("not measured yet: --list-concurrency and apply --concurrency (not built; see issue #10)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
