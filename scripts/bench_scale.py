@@ -103,10 +103,14 @@ def generate(n: int) -> Path:
 def refresh(manifest_path: Path) -> None:
     """Stamp the delivery as made an hour ago, and seal it with its checksum."""
     manifest = json.loads(manifest_path.read_text())
-    manifest["creationTimestamp"] = str(int((datetime.now(timezone.utc) - timedelta(hours=1)).timestamp() * 1000))
+    manifest["creationTimestamp"] = str(
+        int((datetime.now(timezone.utc) - timedelta(hours=1)).timestamp() * 1000)
+    )
     body = json.dumps(manifest).encode()
     manifest_path.write_bytes(body)
-    (manifest_path.parent / "manifest.checksum").write_text(hashlib.md5(body, usedforsecurity=False).hexdigest())
+    (manifest_path.parent / "manifest.checksum").write_text(
+        hashlib.md5(body, usedforsecurity=False).hexdigest()
+    )
 
 
 def bare_scan(manifest_path: Path) -> float:
@@ -146,10 +150,19 @@ with mock_aws():
 def plan_run(manifest_path: Path) -> tuple[float, int, int, int]:
     """(seconds, objects, candidates, peak RSS bytes) of one `plan --inventory` in a child process."""
     out = manifest_path.parents[4] / "plan.parquet"
-    env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
+    env = dict(
+        os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1"
+    )
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     run = subprocess.run(
-        [sys.executable, "-c", CHILD, str(manifest_path), str(manifest_path.parents[4] / "registry.txt"), str(out)],
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            str(manifest_path),
+            str(manifest_path.parents[4] / "registry.txt"),
+            str(out),
+        ],
         capture_output=True,
         text=True,
         env=env,

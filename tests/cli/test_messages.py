@@ -79,3 +79,20 @@ def test_network_retries_are_announced(caplog) -> None:
     with caplog.at_level(logging.WARNING, logger="artifact_gc.retries"), contextlib.suppress(Exception):
         clients.s3.list_buckets()
     assert any("retrying ListBuckets after attempt 1" in r.getMessage() for r in caplog.records)
+
+
+def test_brackets_in_a_message_are_printed_not_read_as_markup() -> None:
+    """An install hint (artifact-gc[mlflow]) or a key like models/[draft]/ must reach the user intact."""
+    import typer
+
+    from artifact_gc.cli.options import guarded
+    from artifact_gc.errors import UsageError
+
+    def fail() -> None:
+        raise UsageError("pip install 'artifact-gc[inventory]' for s3://b/models/[draft]/x")
+
+    app_ = typer.Typer()
+    app_.command()(lambda: guarded(fail))
+    result = CliRunner().invoke(app_, [])
+    assert result.exit_code == 2
+    assert "pip install 'artifact-gc[inventory]' for s3://b/models/[draft]/x" in result.output

@@ -238,3 +238,64 @@ def test_an_inventory_in_s3_is_read_and_applied(versioned_world: World, tmp_path
     for _, key, *_ in candidates(out):
         assert key not in remaining
     assert "models/v1/w.bin" in remaining and "models/young" in remaining
+
+
+def test_the_cli_plans_from_an_inventory_and_refuses_in_one_line(
+    delivered: tuple[World, Path], tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from artifact_gc.cli.app import app
+
+    world, manifest = delivered
+    out = world.cli_plan(tmp_path / "cli.parquet", "--inventory", str(manifest), "--prefix", "checkpoints/")
+    assert read_header(out)["object_source"]["inventory"]["manifest"] == str(manifest)
+    (manifest.parent / "manifest.checksum").write_text("0" * 32)
+    args = [
+        "plan",
+        "--bucket",
+        BUCKET,
+        "--registry-table",
+        TABLE,
+        "--prefix",
+        "models/",
+        "--out",
+        str(tmp_path / "no.jsonl"),
+        "--inventory",
+        str(manifest),
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 3
+    assert "manifest.checksum is not the MD5 of manifest.json" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "no.jsonl").exists()
+    result = CliRunner().invoke(app, [*args, "--max-inventory-age", "soon"])
+    assert result.exit_code == 2 and "--max-inventory-age 'soon'" in result.output
+
+
+def test_without_the_inventory_extra_the_cli_says_how_to_install_it(
+    delivered: tuple[World, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from typer.testing import CliRunner
+
+    from artifact_gc.cli.app import app
+
+    _, manifest = delivered
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # as if not installed: import raises ImportError
+    args = [
+        "plan",
+        "--bucket",
+        BUCKET,
+        "--registry-table",
+        TABLE,
+        "--prefix",
+        "models/",
+        "--out",
+        str(tmp_path / "no.jsonl"),
+        "--inventory",
+        str(manifest),
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert "pip install 'artifact-gc[inventory]'" in result.output

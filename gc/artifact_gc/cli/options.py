@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from artifact_gc.aws import aws_message
@@ -331,7 +332,7 @@ def guarded(action: Callable[[], T]) -> T:
         return action()
     except GcError as exc:
         err_console.print(
-            f"[red]artifact-gc: {'refused' if exc.exit_code == EXIT_SAFETY else 'error'}:[/red] {exc}",
+            f"[red]artifact-gc: {'refused' if exc.exit_code == EXIT_SAFETY else 'error'}:[/red] {escape(str(exc))}",
             highlight=False,
             soft_wrap=True,
         )
@@ -345,7 +346,7 @@ def guarded(action: Callable[[], T]) -> T:
         raise typer.Exit(EXIT_RUNTIME) from None
     except (ClientError, BotoCoreError) as exc:
         err_console.print(
-            f"[red]artifact-gc: error:[/red] AWS call failed: {aws_message(exc)}",
+            f"[red]artifact-gc: error:[/red] AWS call failed: {escape(aws_message(exc))}",
             highlight=False,
             soft_wrap=True,
         )
