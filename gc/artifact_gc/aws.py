@@ -47,6 +47,7 @@ class AwsClients:
                 retries={"mode": "standard", "max_attempts": self.settings.max_attempts},
                 connect_timeout=10,
                 read_timeout=60,
+                max_pool_connections=32,  # --list-concurrency and parallel downloads share one client
             )
             kwargs: dict[str, Any] = {"config": config}
             if self.settings.endpoint_url:

@@ -151,6 +151,16 @@ def test_connection_resets_while_listing_are_retried(bench: Bench) -> None:
     assert candidates == GARBAGE
 
 
+def test_slowdown_while_listing_in_parallel_is_absorbed(bench: Bench) -> None:
+    """--list-concurrency: throttled listings are retried by botocore; the plan is the same."""
+    bench.proxy.faults.append(Fault("s3:ListObjectsV2", "slowdown", nth=2, times=3))
+    done = bench.gc(*bench.plan_args(), "--list-concurrency", "4")
+    assert done.returncode == 0, done.stderr
+    assert bench.proxy.faults[0].hits == 3
+    candidates = [json.loads(line)["key"] for line in bench.plan.read_text().splitlines()[1:]]
+    assert candidates == GARBAGE
+
+
 def test_per_key_internal_errors_are_retried_as_a_batch(bench: Bench) -> None:
     planned(bench)
     bench.proxy.faults.append(

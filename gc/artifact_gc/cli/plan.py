@@ -107,6 +107,16 @@ def plan(
             "Needs artifact-gc[inventory].",
         ),
     ] = None,
+    list_concurrency: Annotated[
+        int,
+        typer.Option(
+            "--list-concurrency",
+            envvar="ARTIFACT_GC_LIST_CONCURRENCY",
+            min=1,
+            max=32,
+            help="Listings in flight per scope prefix, split by folder (1: one ListObjects loop).",
+        ),
+    ] = 4,
     max_inventory_age: Annotated[
         str | None,
         typer.Option(
@@ -155,6 +165,7 @@ def plan(
             accept_registry_shrink=accept_registry_shrink,
             max_delete_fraction=max_delete_fraction,
             max_delete_bytes=max_delete_bytes,
+            list_concurrency=list_concurrency,
             max_inventory_age_seconds=parse_duration(
                 config.max_inventory_age or "48h", "--max-inventory-age"
             ),

@@ -59,6 +59,25 @@ class MarkStats:
             elif size > largest[0][0]:
                 heapq.heapreplace(largest, (size, obj.key))
 
+    def merge(self, other: MarkStats) -> None:
+        """Add the counts of ``other`` (a part of the same scope marked separately)."""
+        for name in (
+            "objects",
+            "bytes",
+            "protected",
+            "protected_bytes",
+            "protected_non_folder",
+            "too_young",
+            "kept_by_glob",
+            "candidates",
+            "candidate_bytes",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.by_prefix_class.update(other.by_prefix_class)
+        self.bytes_by_prefix_class.update(other.bytes_by_prefix_class)
+        self.largest = heapq.nlargest(self.largest_limit, self.largest + other.largest)
+        heapq.heapify(self.largest)
+
     def largest_candidates(self) -> list[tuple[int, str]]:
         return sorted(self.largest, reverse=True)
 

@@ -113,6 +113,12 @@ class PlanWriter:
             self._body.write(dumps(candidate_record(obj, prefix), ensure_ascii=False) + "\n")
             self.count += 1
 
+    def write_lines(self, lines: Iterable[str]) -> None:
+        """Candidate lines already made by :func:`candidate_record` (merged from parallel listings)."""
+        for line in lines:
+            self._body.write(line)
+            self.count += 1
+
     def finish(self, header: dict[str, Any]) -> None:
         header = {"kind": PLAN_KIND, "format_version": PLAN_FORMAT_VERSION, **header}
         header["header_digest"] = header_digest(header)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import heapq
+import json
+import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -14,11 +18,13 @@ from artifact_gc import __version__
 from artifact_gc.aws import AwsClients, aws_message
 from artifact_gc.collect.control import CONTROL_PREFIX, check_shrink
 from artifact_gc.collect.mark import KeepRules, MarkStats, mark
-from artifact_gc.collect.planfile import PlanWriter, isoformat
+from artifact_gc.collect.object_info import ObjectInfo
+from artifact_gc.collect.planfile import PlanWriter, candidate_record, isoformat
 from artifact_gc.collect.safety import check_delete_limits
 from artifact_gc.config import GcConfig, normalise_prefixes
 from artifact_gc.errors import AwsError, SafetyError, UsageError
 from artifact_gc.objects.listing import bucket_versioning, list_pages
+from artifact_gc.objects.parallel_listing import Listing, list_in_parallel
 from artifact_gc.registry.mlflow import MlflowSource, check_mlflow_options
 from artifact_gc.registry.sagemaker import SageMakerSource
 from artifact_gc.registry.sources import (
@@ -49,6 +55,7 @@ class PlanOptions:
     max_delete_fraction: float = 0.5
     max_delete_bytes: int | None = None
     max_inventory_age_seconds: float = 48 * 3600
+    list_concurrency: int = 1  # parallel listings per scope prefix (1: one ListObjects loop)
 
 
 @dataclass
@@ -159,6 +166,24 @@ def run_plan(
             options.out,
             plan_header,
         )
+    elif options.list_concurrency > 1:
+        with PlanWriter(options.out) as writer:
+            for prefix in prefixes:
+                _list_prefix_in_parallel(
+                    s3,
+                    bucket,
+                    prefix,
+                    versioning != "Disabled",
+                    options.list_concurrency,
+                    refs,
+                    cutoff,
+                    keep,
+                    stats,
+                    writer,
+                    on_page,
+                )
+            header = plan_header()
+            writer.finish(header)
     else:
         with PlanWriter(options.out) as writer:
             for prefix in prefixes:
@@ -211,6 +236,62 @@ def run_plan(
         options.max_delete_bytes,
     )
     return result
+
+
+def _list_prefix_in_parallel(
+    s3: Any,
+    bucket: str,
+    prefix: str,
+    versioned: bool,
+    workers: int,
+    refs: Any,
+    cutoff: datetime,
+    keep: KeepRules,
+    stats: MarkStats,
+    writer: PlanWriter,
+    on_page: ProgressHook | None,
+) -> None:
+    """Mark one scope prefix listed as disjoint parts at once; merge the parts' candidates in key order.
+
+    Each part marks into its own counters and its own scratch file (pages of one part come from one
+    thread), so nothing is shared between threads but the progress counter."""
+    lock = threading.Lock()
+    parts: dict[Listing, tuple[MarkStats, IO[str]]] = {}
+    seen = [0, 0]
+    scratch = tempfile.TemporaryDirectory(prefix="artifact-gc-list-")
+
+    def handle(listing: Listing, objects: list[ObjectInfo]) -> None:
+        if listing not in parts:
+            with lock:
+                parts[listing] = (
+                    MarkStats(),
+                    # closed in the finally below, once the parts are merged
+                    tempfile.TemporaryFile("w+", encoding="utf-8", dir=scratch.name),  # noqa: SIM115
+                )
+        part_stats, body = parts[listing]
+        garbage = mark(objects, refs, cutoff, keep, part_stats)
+        part_stats.note_candidates(prefix, garbage)
+        body.writelines(
+            json.dumps(candidate_record(obj, prefix), ensure_ascii=False) + "\n" for obj in garbage
+        )
+        with lock:
+            seen[0] += len(objects)
+            seen[1] += sum(obj.size for obj in objects)
+            if on_page:
+                on_page(prefix, stats.objects + seen[0], stats.bytes + seen[1])
+
+    with scratch:
+        try:
+            list_in_parallel(s3, bucket, prefix, versioned, workers, handle)
+            streams = []
+            for part_stats, body in parts.values():
+                stats.merge(part_stats)
+                body.seek(0)
+                streams.append(body)
+            writer.write_lines(heapq.merge(*streams, key=lambda line: json.loads(line)["key"]))
+        finally:
+            for _, body in parts.values():
+                body.close()
 
 
 def sibling_folders(s3: Any, bucket: str, prefixes: tuple[str, ...]) -> dict[str, list[str]]:

@@ -37,16 +37,29 @@ def list_pages(s3: Any, bucket: str, prefix: str, versioned: bool) -> Iterator[l
     latest entry when it is a version (a latest delete marker means the object is already deleted); the
     plan then targets the current version (``version_id`` None) and records its id beside it.
     """
+    operation = "list_object_versions" if versioned else "list_objects_v2"
     try:
-        if versioned:
-            yield from _version_pages(s3, bucket, prefix)
-        else:
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-                yield [_from_listing(entry) for entry in page.get("Contents", ())]
+        for page in s3.get_paginator(operation).paginate(Bucket=bucket, Prefix=prefix):
+            yield current_objects(page, versioned)
     except ClientError as exc:
         raise AwsError(f"listing s3://{bucket}/{prefix} failed: {aws_message(exc)}") from exc
     except BotoCoreError as exc:
         raise AwsError(f"listing s3://{bucket}/{prefix} failed: {aws_message(exc)}") from exc
+
+
+def current_objects(page: dict[str, Any], versioned: bool) -> list[ObjectInfo]:
+    """The current objects of one ListObjectsV2 or ListObjectVersions page, in key order.
+
+    Of a version listing only each key's latest entry counts, and only when it is a version: a latest
+    delete marker means the object is already deleted (versions and markers come in separate lists)."""
+    if not versioned:
+        return [_from_listing(entry) for entry in page.get("Contents", ())]
+    latest_markers = {m["Key"] for m in page.get("DeleteMarkers", ()) if m.get("IsLatest")}
+    return [
+        _from_listing(version, current_version_id=version.get("VersionId"))
+        for version in page.get("Versions", ())
+        if version.get("IsLatest") and version["Key"] not in latest_markers
+    ]
 
 
 def _from_listing(entry: dict[str, Any], current_version_id: str | None = None) -> ObjectInfo:
@@ -59,14 +72,3 @@ def _from_listing(entry: dict[str, Any], current_version_id: str | None = None) 
         version_id=None,
         current_version_id=current_version_id,
     )
-
-
-def _version_pages(s3: Any, bucket: str, prefix: str) -> Iterator[list[ObjectInfo]]:
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
-        # Versions and delete markers come in separate lists; only the latest entry of a key matters.
-        latest_markers = {m["Key"] for m in page.get("DeleteMarkers", ()) if m.get("IsLatest")}
-        out = []
-        for version in page.get("Versions", ()):
-            if version.get("IsLatest") and version["Key"] not in latest_markers:
-                out.append(_from_listing(version, current_version_id=version.get("VersionId")))
-        yield out
