@@ -28,6 +28,9 @@ class AwsSettings:
     profile: str | None = None
     endpoint_url: str | None = None
     max_attempts: int = RETRY_ATTEMPTS
+    # "adaptive" adds a client-side rate limiter that slows every thread once S3 throttles (apply's
+    # --concurrency); "standard" retries each call on its own
+    retry_mode: str = "standard"
 
 
 class AwsClients:
@@ -44,7 +47,7 @@ class AwsClients:
     def client(self, service: str) -> Any:
         if service not in self._clients:
             config = Config(
-                retries={"mode": "standard", "max_attempts": self.settings.max_attempts},
+                retries={"mode": self.settings.retry_mode, "max_attempts": self.settings.max_attempts},
                 connect_timeout=10,
                 read_timeout=60,
                 max_pool_connections=32,  # --list-concurrency and parallel downloads share one client

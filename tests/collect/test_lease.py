@@ -293,12 +293,18 @@ def test_a_holder_running_under_another_user_is_alive() -> None:
     """Signal 0 to another user's process is refused (EPERM): the process exists, the lease is not stale."""
     import os
 
-    if os.geteuid() == 0:  # as root every process can be signalled: look as an unprivileged user
-        os.seteuid(65534)
+    lease = {"host": socket.gethostname(), "pid": 1}  # init: root's
+    if os.geteuid() != 0:
+        assert not control._holder_is_dead(lease)
+        return
+    # as root every process can be signalled: ask from a child that became an unprivileged user
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        code = 2
         try:
-            dead = control._holder_is_dead({"host": socket.gethostname(), "pid": 1})
+            os.setuid(65534)
+            code = 1 if control._holder_is_dead(lease) else 0
         finally:
-            os.seteuid(0)
-    else:
-        dead = control._holder_is_dead({"host": socket.gethostname(), "pid": 1})
-    assert not dead
+            os._exit(code)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -310,3 +310,10 @@ def test_refusals_name_the_reference_and_the_way_out(ref: str, message: str) -> 
 def test_an_access_point_host_maps_by_its_alias_label() -> None:
     host = "https://reports-abc.s3-accesspoint.us-east-1.amazonaws.com/k"
     assert parse_reference(host, B, access_points={"reports-abc": B}) == {Location(B, "k")}
+
+
+def test_a_privatelink_url_keeps_both_readings() -> None:
+    """The boto3 guide writes the interface endpoint host with a literal `bucket.` label: read path-style
+    (the bucket in the path) and as that first label; each reading protects."""
+    url = "https://bucket.vpce-1a2b3c4d-5e6f.s3.us-east-1.vpce.amazonaws.com/ml-artifacts/k"
+    assert parse_reference(url, B) == {Location(B, "k"), Location("bucket", "ml-artifacts/k")}

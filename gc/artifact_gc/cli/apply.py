@@ -121,6 +121,17 @@ def apply(
     batch_size: Annotated[
         int, typer.Option("--batch-size", help="Keys per DeleteObjects request (1-1000).")
     ] = 1000,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            "--concurrency",
+            envvar="ARTIFACT_GC_CONCURRENCY",
+            min=1,
+            max=32,
+            help="Batches re-checked and deleted at once (each batch stays within one scope prefix). "
+            "Above 1, S3 throttling slows every batch down (botocore's adaptive retry mode).",
+        ),
+    ] = 4,
     bucket: Bucket = None,
     registry_table: RegistryTable = None,
     path_attribute: PathAttribute = None,
@@ -195,11 +206,15 @@ def apply(
             scan_page_size=scan_page_size,
             batch_size=batch_size,
             registry_refresh_seconds=parse_duration(registry_refresh, "--registry-refresh"),
+            concurrency=concurrency,
         )
         header = read_header(plan_file)
         clients = AwsClients(
             AwsSettings(
-                region=restated.region or header.get("region"), profile=profile, endpoint_url=endpoint_url
+                region=restated.region or header.get("region"),
+                profile=profile,
+                endpoint_url=endpoint_url,
+                retry_mode="adaptive" if concurrency > 1 else "standard",
             )
         )
         ttl = timedelta(seconds=parse_duration(lock_ttl, "--lock-ttl"))

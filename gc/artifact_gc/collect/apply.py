@@ -10,10 +10,14 @@ Order of defences, each failing closed:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -72,6 +76,7 @@ class ApplyOptions:
     # Re-read every registry source before the next batch once this long has passed since the last read
     # (0: before every batch). Apply also re-reads once after the confirmation, which can wait forever.
     registry_refresh_seconds: float = 300.0
+    concurrency: int = 1  # batches re-checked and deleted at once
 
 
 @dataclass
@@ -105,6 +110,20 @@ class ApplyResult:
     quarantined: int = 0  # tagged for the quarantine rule (--mode quarantine)
     rescued: list[str] = field(default_factory=list)  # quarantined earlier, referenced again: untagged
     failed: list[tuple[str, str]] = field(default_factory=list)  # (key, reason)
+
+    def merge(self, part: ApplyResult) -> None:
+        """Add what one batch did (batches in flight at once each count into their own result)."""
+        for name in (
+            "deleted",
+            "deleted_bytes",
+            "delete_markers",
+            "versions_deleted",
+            "resumed",
+            "quarantined",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(part, name))
+        for name in ("newly_protected", "changed", "gone", "recovered", "rescued", "failed"):
+            getattr(self, name).extend(getattr(part, name))
 
 
 def prepare_apply(
@@ -319,47 +338,79 @@ def execute_apply(
                 return False
             return True
 
-        for planned_batch in _batches(
-            (c for c in iter_candidates(prepared.plan_path) if still_to_do(c)), options.batch_size
-        ):
-            if before_batch:
-                before_batch()
-            if clock() - last_read >= options.registry_refresh_seconds:
-                prepared.snapshot = reread_registry(prepared, clients, options)
-                last_read = clock()
-                refs = prepared.snapshot.refs
-            batch = _unprotected(planned_batch, refs, kept, result)
-            if not batch:
-                continue
-            unchanged = _recheck(s3, bucket, batch, result)
+        lock = threading.Lock()  # the journal and the audit log are written by one batch at a time
+
+        def process(batch: list[Candidate]) -> tuple[ApplyResult, list[dict[str, Any]]]:
+            """Re-check one batch and delete (or tag) what is unchanged; runs in a worker thread."""
+            part = ApplyResult()
+            unchanged = _recheck(s3, bucket, batch, part)
             if options.mode == "quarantine":
                 items = [(c.obj.key, c.obj.current_version_id) for c in unchanged]
-                batch_id = journal.intent([{"Key": k, "VersionId": v} if v else {"Key": k} for k, v in items])
+                with lock:
+                    batch_id = journal.intent(
+                        [{"Key": k, "VersionId": v} if v else {"Key": k} for k, v in items]
+                    )
                 outcome = add_tags(s3, bucket, items, options.quarantine_tag, datetime.now(timezone.utc))
-                result.failed += outcome.failed
-                audit.write(
-                    outcome.tagged, {c.obj.key: c.obj for c in unchanged}, result, action="quarantine"
-                )
-                journal.done(batch_id)
-                tagged += outcome.tagged
-                if on_batch:
-                    on_batch(result)
-                continue
+                part.failed += outcome.failed
+                with lock:
+                    audit.write(
+                        outcome.tagged, {c.obj.key: c.obj for c in unchanged}, part, action="quarantine"
+                    )
+                    journal.done(batch_id)
+                return part, outcome.tagged
             if options.purge_versions:
-                items, planned = _all_versions(s3, bucket, unchanged, result)
+                items, planned = _all_versions(s3, bucket, unchanged, part)
             else:
                 items = [{"Key": c.obj.key, "ETag": c.obj.etag} for c in unchanged]
                 planned = {c.obj.key: c.obj for c in unchanged}
             for start in range(0, len(items), MAX_BATCH):
                 chunk = items[start : start + MAX_BATCH]
-                batch_id = journal.intent(chunk)
+                with lock:
+                    batch_id = journal.intent(chunk)
                 deleted = _delete_with_retries(
-                    s3, bucket, chunk, prepared.versioned, options.batch_attempts, sleep, result
+                    s3, bucket, chunk, prepared.versioned, options.batch_attempts, sleep, part
                 )
-                audit.write(deleted, planned, result)
-                journal.done(batch_id)
+                with lock:
+                    audit.write(deleted, planned, part)
+                    journal.done(batch_id)
+            return part, []
+
+        in_flight: deque[Future[tuple[ApplyResult, list[dict[str, Any]]]]] = deque()
+
+        def collect() -> None:
+            part, part_tagged = in_flight.popleft().result()
+            result.merge(part)
+            tagged.extend(part_tagged)
             if on_batch:
                 on_batch(result)
+
+        with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
+            try:
+                for planned_batch in _batches(
+                    (c for c in iter_candidates(prepared.plan_path) if still_to_do(c)), options.batch_size
+                ):
+                    if before_batch:
+                        before_batch()
+                    if clock() - last_read >= options.registry_refresh_seconds:
+                        prepared.snapshot = reread_registry(prepared, clients, options)
+                        last_read = clock()
+                        refs = prepared.snapshot.refs
+                    batch = _unprotected(planned_batch, refs, kept, result)
+                    if not batch:
+                        continue
+                    while len(in_flight) >= max(1, options.concurrency):
+                        collect()
+                    in_flight.append(pool.submit(process, batch))
+                while in_flight:
+                    collect()
+            finally:
+                # stopping (lease lost, registry shrank, an error): the batches in flight finish and are
+                # audited; count what they did before the reason is raised
+                for future in in_flight:
+                    with contextlib.suppress(Exception):
+                        part, part_tagged = future.result()
+                        result.merge(part)
+                        tagged.extend(part_tagged)
         write_ledger(
             s3,
             bucket,
