@@ -179,7 +179,11 @@ def plan_run(manifest_path: Path) -> tuple[float, int, int, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=int(os.environ.get("N", 20_000_000)))
+    parser.add_argument("--latency-only", action="store_true", help="only the LIST and apply speed-ups")
     args = parser.parse_args()
+    if args.latency_only:
+        latency_bench()
+        return 0
     n, small = args.objects, max(1, args.objects // 5)
     print(f"bench-scale: {n:,} objects (and {small:,} for the memory comparison), {REFERENCES:,} references")
     results = {}
@@ -202,8 +206,108 @@ def main() -> int:
     print(
         f"memory growth {small:,} -> {n:,} objects: {peak / results[small][2]:.2f}x (target <= {TARGET_FLATNESS}x)"
     )
-    print("not measured yet: --list-concurrency and apply --concurrency (not built; see issue #10)")
+    latency_bench()
     return 0
+
+
+LATENCY = 0.3  # seconds added to every request by the proxy: a far-away S3
+FOLDERS, PER_FOLDER = 16, 3000  # 48,000 keys: 48 LIST pages
+APPLY_OBJECTS = 4000  # 16 batches of 250
+
+
+def seed(backend: object, bucket: str, old: datetime, count: int) -> None:
+    """Objects straight into the emulator's store (48,000 PUTs over HTTP would take minutes)."""
+    backend.create_bucket(bucket, "us-east-1")  # type: ignore[attr-defined]
+    for i in range(count):
+        key = f"runs/folder-{i % FOLDERS:02d}/step-{i // FOLDERS:05d}.pt"
+        stored = backend.put_object(bucket, key, b"x")  # type: ignore[attr-defined]
+        stored.last_modified = old.replace(tzinfo=None)
+
+
+def timed(args: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    run = subprocess.run(
+        [sys.executable, "-m", "artifact_gc", *args], env=env, capture_output=True, text=True
+    )
+    if run.returncode:
+        sys.exit(f"artifact-gc {' '.join(args[:1])} failed:\n{run.stderr[-2000:]}")
+    return time.perf_counter() - started
+
+
+def latency_bench() -> None:
+    """LIST and apply through a proxy that adds LATENCY to each request: N at once versus one at a time."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    from artifact_gc.local_stack import local_stack
+
+    from fault_proxy import FaultProxy
+
+    old = datetime.now(timezone.utc) - timedelta(days=90)
+    with local_stack() as stack:
+        proxy = FaultProxy(stack.endpoint_url, latency=LATENCY)
+        backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+        registry = CACHE / "latency-registry.txt"
+        registry.parent.mkdir(parents=True, exist_ok=True)
+        registry.write_text("s3://list-bench/keep/\n")
+        env = {**os.environ, **stack.env, "AWS_ENDPOINT_URL": proxy.url}
+        seed(backend, "list-bench", old, FOLDERS * PER_FOLDER)
+        common = [
+            "--bucket",
+            "list-bench",
+            "--manifest",
+            str(registry),
+            "--prefix",
+            "runs/",
+            "--max-delete-fraction",
+            "1",
+        ]
+        out = CACHE / "latency-plan.jsonl"
+        one = timed(["plan", *common, "--out", str(out), "--list-concurrency", "1"], env)
+        eight = timed(["plan", *common, "--out", str(out), "--list-concurrency", "8"], env)
+        print(
+            f"LIST of {FOLDERS * PER_FOLDER:,} keys ({FOLDERS * PER_FOLDER // 1000} pages) at +{LATENCY * 1000:.0f} ms a request: "
+            f"--list-concurrency 1 {one:.1f} s, 8 {eight:.1f} s: {one / eight:.1f}x (target >= 2x)"
+        )
+        results = {}
+        for concurrency in ("1", "8"):
+            bucket = f"apply-bench-{concurrency}"
+            seed(backend, bucket, old, APPLY_OBJECTS)
+            registry.write_text(f"s3://{bucket}/keep/\n")
+            plan_args = [
+                "--bucket",
+                bucket,
+                "--manifest",
+                str(registry),
+                "--prefix",
+                "runs/",
+                "--max-delete-fraction",
+                "1",
+            ]
+            plan_file = CACHE / f"apply-{concurrency}.jsonl"
+            timed(["plan", *plan_args, "--out", str(plan_file)], env)
+            results[concurrency] = timed(
+                [
+                    "apply",
+                    str(plan_file),
+                    "--yes",
+                    "--max-delete-fraction",
+                    "1",
+                    "--batch-size",
+                    "250",
+                    "--concurrency",
+                    concurrency,
+                    "--audit",
+                    str(plan_file) + ".audit.jsonl",
+                ],
+                env,
+            )
+        print(
+            f"apply of {APPLY_OBJECTS:,} objects in batches of 250 at +{LATENCY * 1000:.0f} ms a request: "
+            f"--concurrency 1 {results['1']:.1f} s, 8 {results['8']:.1f} s: {results['1'] / results['8']:.1f}x (target >= 3x)"
+        )
+        proxy.stop()
 
 
 if __name__ == "__main__":

@@ -19,6 +19,10 @@ module "gc_iam" {
   trusted_principal_arns = var.gc_trusted_principal_arns
   github_oidc            = var.github_oidc
   sagemaker_read         = var.sagemaker_registry
+  inventory_read = var.inventory == null ? null : {
+    bucket_arn = var.inventory.destination_bucket_arn
+    prefix     = "${var.inventory.prefix}/${var.bucket_name}/"
+  }
 }
 
 module "bucket" {

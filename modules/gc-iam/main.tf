@@ -9,6 +9,7 @@ module "policies" {
   trusted_principal_arns = var.trusted_principal_arns
   github_oidc            = var.github_oidc
   sagemaker_read         = var.sagemaker_read
+  inventory_read         = var.inventory_read
 }
 
 resource "aws_iam_role" "runner" {

@@ -79,3 +79,17 @@ variable "sagemaker_read" {
   type        = bool
   default     = false
 }
+
+variable "inventory_read" {
+  description = "Let both roles read the bucket's S3 Inventory deliveries (artifact-gc plan --inventory): ListBucket under, and GetObject of, PREFIX in the destination bucket. Null: no access."
+  type = object({
+    bucket_arn = string
+    prefix     = string
+  })
+  default = null
+
+  validation {
+    condition     = var.inventory_read == null ? true : can(regex("^arn:[a-z-]+:s3:::[a-z0-9][a-z0-9.-]+[a-z0-9]$", var.inventory_read.bucket_arn)) && !strcontains(var.inventory_read.prefix, "*")
+    error_message = "inventory_read.bucket_arn is an S3 bucket ARN and inventory_read.prefix holds no wildcard."
+  }
+}

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from artifact_gc.local_stack import LocalStack, backdate, create_registry_table, local_stack, register
+
 from fault_proxy import Fault, FaultProxy
 
 pytestmark = pytest.mark.e2e

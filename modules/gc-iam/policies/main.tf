@@ -58,7 +58,18 @@ locals {
         "sagemaker:DescribeModel",
       ]
       Resource = "*"
-  }] : [])
+      }] : [], var.inventory_read == null ? [] : [{
+      Sid       = "ListInventoryDeliveries"
+      Effect    = "Allow"
+      Action    = ["s3:ListBucket"]
+      Resource  = var.inventory_read.bucket_arn
+      Condition = { StringLike = { "s3:prefix" = ["${var.inventory_read.prefix}*"] } }
+      }], var.inventory_read == null ? [] : [{
+      Sid      = "ReadInventoryDeliveries"
+      Effect   = "Allow"
+      Action   = ["s3:GetObject"]
+      Resource = "${var.inventory_read.bucket_arn}/${var.inventory_read.prefix}*"
+  }])
 
   # Denies that hold whatever else is attached to the role.
   guard_statements = [

@@ -181,3 +181,42 @@ run "sagemaker_read_when_enabled" {
     error_message = "the planner reads the SageMaker registry too"
   }
 }
+
+run "inventory_read_is_read_only_and_limited_to_the_deliveries" {
+  command = plan
+
+  variables {
+    inventory_read = { bucket_arn = "arn:aws:s3:::inventory-dest", prefix = "inventory/ml-artifacts/" }
+  }
+
+  assert {
+    condition     = one([for s in jsondecode(output.planner_policy_json).Statement : s if s.Sid == "ReadInventoryDeliveries"]).Resource == "arn:aws:s3:::inventory-dest/inventory/ml-artifacts/*"
+    error_message = "the planner reads only the inventory deliveries"
+  }
+  assert {
+    condition     = one([for s in jsondecode(output.planner_policy_json).Statement : s if s.Sid == "ReadInventoryDeliveries"]).Action == ["s3:GetObject"]
+    error_message = "inventory access is GetObject only"
+  }
+  assert {
+    condition     = one([for s in jsondecode(output.planner_policy_json).Statement : s if s.Sid == "ListInventoryDeliveries"]).Condition.StringLike["s3:prefix"] == ["inventory/ml-artifacts/*"]
+    error_message = "listing the destination is limited to the deliveries"
+  }
+}
+
+run "no_inventory_access_unless_asked_for" {
+  command = plan
+
+  assert {
+    condition     = length([for s in jsondecode(output.planner_policy_json).Statement : s if startswith(s.Sid, "ReadInventory") || startswith(s.Sid, "ListInventory")]) == 0
+    error_message = "no inventory access by default"
+  }
+}
+
+run "inventory_read_refuses_a_wildcard_prefix" {
+  command = plan
+
+  variables {
+    inventory_read = { bucket_arn = "arn:aws:s3:::inventory-dest", prefix = "*" }
+  }
+  expect_failures = [var.inventory_read]
+}
