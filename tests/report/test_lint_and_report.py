@@ -490,3 +490,57 @@ def test_no_negative_stays_in_early_deletion_warnings() -> None:
     found = lint(rules)
     assert any(f.check == "expire-before-transition" for f in found)
     assert not any(f.check == "early-deletion" and " -" in f.message for f in found)
+
+
+def test_the_one_pass_report_projects_what_the_per_object_replay_projects(
+    versioned_world: World, tmp_path: Path
+) -> None:
+    """The report fills every scenario while it lists (nothing kept per version); on a small bucket its
+    projections equal the per-object computation: every version listed first, then replayed per scenario."""
+    from artifact_gc.collect.planfile import iter_candidates
+    from artifact_gc.collect.planner import PlanOptions, run_plan
+    from artifact_gc.config import GcConfig
+    from artifact_gc.cost.simulate import build_population, project
+    from artifact_gc.objects.versions import Inventory, scan_versions
+
+    world = versioned_world
+    fill(world)
+    world.put("checkpoints/run-1/step-1/shard-0.pt", age_days=3)  # a noncurrent version below it
+    world.register("models/")
+    plan_path = tmp_path / "plan.jsonl"
+    run_plan(
+        GcConfig(bucket=BUCKET, registry_tables=(TABLE,), prefixes=("checkpoints/",), min_age_days=7),
+        PlanOptions(out=plan_path, max_delete_fraction=1.0),
+        world.clients(),
+        world.now,
+    )
+    rules = [
+        {
+            "ID": "t",
+            "Status": "Enabled",
+            "Filter": {"Prefix": "checkpoints/"},
+            "Transitions": [{"Days": 30, "StorageClass": "STANDARD_IA"}],
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 10},
+        }
+    ]
+    world.s3.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": rules})
+    prices = load_prices("us-east-1")
+    report = run_report(world.clients(), BUCKET, ("",), 1, prices, world.now, None, plan_path)
+    records = [r.as_tuple() for r in scan_versions(world.s3, BUCKET, ("",), world.now, Inventory(depth=1))]
+    candidates = frozenset(c.obj.key for c in iter_candidates(plan_path))
+    assert candidates and any(r[4] for r in records)  # the case has deletions and noncurrent versions
+    expected = {
+        "a": project(build_population(records, []), prices, "a", "a"),
+        "b": project(build_population(records, rules), prices, "b", "b"),
+        "d": project(
+            build_population(records, rules, candidates, deleted_become_noncurrent=True), prices, "d", "d"
+        ),
+    }
+    scenarios = {s["name"]: s for s in report["projection"]["scenarios"]}
+    for name, projection in expected.items():
+        assert [m["total"] for m in scenarios[name]["months"]] == pytest.approx(
+            [m.total for m in projection.months]
+        )
+        assert [m["bytes_by_class"] for m in scenarios[name]["months"]] == [
+            m.bytes_by_class for m in projection.months
+        ]

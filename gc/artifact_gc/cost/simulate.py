@@ -229,13 +229,30 @@ def build_population(
     ``exclude`` are current keys the GC deletes at month 0; on a versioned bucket they stay as noncurrent
     versions until the noncurrent expiration (``deleted_become_noncurrent``).
     """
-    population = Population()
-    for key, size, cls, age, noncurrent, rank in records:
+    builder = PopulationBuilder(rules, deleted_become_noncurrent)
+    for record in records:
+        builder.add(record, excluded=not record[4] and record[0] in exclude)
+    return builder.population
+
+
+class PopulationBuilder:
+    """:func:`build_population` one record at a time, so a report can fill every scenario while it reads
+    the bucket (memory in the number of cohorts, not of objects)."""
+
+    def __init__(self, rules: Sequence[Mapping[str, Any]], deleted_become_noncurrent: bool = False) -> None:
+        self.rules = rules
+        self.deleted_become_noncurrent = deleted_become_noncurrent
+        self.population = Population()
+
+    def add(self, record: tuple[str, int, str, int, bool, int], excluded: bool = False) -> None:
+        """Add one version; ``excluded``: a current version the GC deletes at month 0."""
+        key, size, cls, age, noncurrent, rank = record
         small = size < SMALL_BYTES
-        schedule = schedule_for(rules, key, size) if rules else NO_RULES
-        if not noncurrent and key in exclude:
-            if deleted_become_noncurrent:
-                population.add(CohortKey(schedule, True, cls, 0, small, 1), 1, size)
-            continue
-        population.add(CohortKey(schedule, noncurrent, cls, age, small, rank if noncurrent else 0), 1, size)
-    return population
+        schedule = schedule_for(self.rules, key, size) if self.rules else NO_RULES
+        if excluded:
+            if self.deleted_become_noncurrent:
+                self.population.add(CohortKey(schedule, True, cls, 0, small, 1), 1, size)
+            return
+        self.population.add(
+            CohortKey(schedule, noncurrent, cls, age, small, rank if noncurrent else 0), 1, size
+        )

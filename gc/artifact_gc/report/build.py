@@ -13,7 +13,7 @@ from artifact_gc.aws import AwsClients, aws_message, error_code
 from artifact_gc.collect.planfile import iter_candidates, read_header
 from artifact_gc.cost.lifecycle_lint import BucketFacts, lint
 from artifact_gc.cost.prices import Prices, parse_prices
-from artifact_gc.cost.simulate import build_population, project
+from artifact_gc.cost.simulate import PopulationBuilder, project
 from artifact_gc.errors import AwsError, UsageError
 from artifact_gc.inputs import package_text, read_text
 from artifact_gc.objects.listing import bucket_versioning
@@ -117,23 +117,16 @@ def run_report(
             raise UsageError(f"--plan {plan_path} is for bucket {header.get('bucket')!r}, not {bucket!r}")
         candidates = frozenset(c.obj.key for c in iter_candidates(plan_path))
 
-    inventory = Inventory(depth=depth)
-    records = []  # one small tuple per version: the scenarios below each replay them
-    for record in scan_versions(s3, bucket, prefixes, now, inventory):
-        inventory.add(record)
-        records.append(record.as_tuple())
-    scan_uploads(s3, bucket, prefixes, inventory)
-
     growth = int(growth_gb_per_month * prices.gb_bytes)
     target = proposed or current
     scenarios = [
-        ("a", "(a) no lifecycle rules", [], False, frozenset()),
+        ("a", "(a) no lifecycle rules", [], False, False),
         (
             "b",
             "(b) current lifecycle",
             current.configuration["Rules"],
             current.minimum_object_size != DEFAULT_MIN_SIZE,
-            frozenset(),
+            False,
         ),
     ]
     if proposed is not None:
@@ -143,7 +136,7 @@ def run_report(
                 f"(c) proposed: {Path(proposed.origin).name}",
                 proposed.configuration["Rules"],
                 proposed.minimum_object_size != DEFAULT_MIN_SIZE,
-                frozenset(),
+                False,
             )
         )
     if plan_path is not None:
@@ -153,19 +146,33 @@ def run_report(
                 f"(d) {'(c)' if proposed else '(b)'} + GC plan ({len(candidates):,} deleted)",
                 target.configuration["Rules"],
                 target.minimum_object_size != DEFAULT_MIN_SIZE,
-                candidates,
+                True,
             )
         )
+    # every scenario's population is filled while the bucket is read: nothing is kept per version
+    builders = [
+        PopulationBuilder(rules, deleted_become_noncurrent=versioned and gc and bool(candidates))
+        for _, _, rules, _, gc in scenarios
+    ]
+    inventory = Inventory(depth=depth)
+    for record in scan_versions(s3, bucket, prefixes, now, inventory):
+        inventory.add(record)
+        row = record.as_tuple()
+        deleted = not record.noncurrent and record.key in candidates
+        for builder, (_, _, _, _, gc) in zip(builders, scenarios, strict=True):
+            builder.add(row, excluded=gc and deleted)
+    scan_uploads(s3, bucket, prefixes, inventory)
+
     projections = [
         project(
-            build_population(records, rules, exclude, deleted_become_noncurrent=versioned and bool(exclude)),
+            builder.population,
             prices,
             name,
             label,
             transition_small_objects=small,
             growth_bytes_per_month=growth,
         )
-        for name, label, rules, small, exclude in scenarios
+        for builder, (name, label, _, small, _) in zip(builders, scenarios, strict=True)
     ]
     assumptions = [
         f"prices: {prices.region}{' (not in the table: us-east-1 prices)' if prices.assumed_region else ''}, as of {prices.as_of}",
