@@ -105,3 +105,48 @@ def test_the_largest_list_keeps_the_first_of_equal_sizes() -> None:
 
 def test_a_glob_star_crosses_newlines_in_keys() -> None:
     assert KeepRules(["models/*"]).keeps("models/a\nb")
+
+
+def test_counts_marked_in_parts_merge_into_the_counts_of_one_pass() -> None:
+    """--list-concurrency marks each part into its own counters; merged, they are one pass's counters."""
+    refs = ReferenceSet.from_uris(["models/keep/", "models/v1"], "b")
+    keep = KeepRules(["*.lock"])
+    objects = [
+        obj("models/keep/a", 30, 1),
+        obj("models/v10/x", 30, 2),
+        obj("models/new", 1, 4),
+        obj("models/x.lock", 30, 8),
+        obj("models/g1", 30, 16, "GLACIER_IR"),
+        obj("models/g2", 30, 32),
+        obj("models/g3", 30, 64, "GLACIER_IR"),
+        obj("models/g4", 30, 128),
+    ]
+    whole = MarkStats(largest_limit=2)
+    whole.note_candidates("models/", mark(objects, refs, CUTOFF, keep, whole))
+    first, second = MarkStats(largest_limit=2), MarkStats(largest_limit=2)
+    first.note_candidates("models/", mark(objects[:5], refs, CUTOFF, keep, first))
+    second.note_candidates("models/", mark(objects[5:], refs, CUTOFF, keep, second))
+    first.merge(second)
+    for name in (
+        "objects",
+        "bytes",
+        "protected",
+        "protected_bytes",
+        "protected_non_folder",
+        "too_young",
+        "kept_by_glob",
+        "candidates",
+        "candidate_bytes",
+    ):
+        assert getattr(first, name) == getattr(whole, name), name
+    assert (
+        first.by_prefix_class
+        == whole.by_prefix_class
+        == {("models/", "GLACIER_IR"): 2, ("models/", "STANDARD"): 2}
+    )
+    assert first.bytes_by_prefix_class == whole.bytes_by_prefix_class
+    assert first.largest_candidates() == whole.largest_candidates() == [(128, "models/g4"), (64, "models/g3")]
+    assert len(first.largest) == 2
+    # the merged list is still a heap: a later candidate replaces the smallest
+    first.note_candidates("models/", [obj("models/h", 30, 100)])
+    assert first.largest_candidates() == [(128, "models/g4"), (100, "models/h")]
