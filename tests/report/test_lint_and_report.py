@@ -544,3 +544,23 @@ def test_the_one_pass_report_projects_what_the_per_object_replay_projects(
         assert [m["bytes_by_class"] for m in scenarios[name]["months"]] == [
             m.bytes_by_class for m in projection.months
         ]
+
+
+@pytest.mark.parametrize("file_format", ["CSV", "Parquet"])
+def test_a_report_from_an_inventory_equals_a_report_from_listing(
+    versioned_world: World, tmp_path: Path, file_format: str
+) -> None:
+    from inventory_builder import bucket_rows, write_delivery
+
+    world = versioned_world
+    fill(world)
+    world.put("checkpoints/run-1/step-1/shard-0.pt", age_days=3)  # a noncurrent version below it
+    world.s3.delete_object(Bucket=BUCKET, Key="checkpoints/run-2/step-1/shard-0.pt")  # a delete marker
+    prices = load_prices("us-east-1")
+    listed = run_report(world.clients(), BUCKET, ("",), 2, prices, world.now)
+    manifest = write_delivery(
+        tmp_path / "dest", bucket_rows(world.s3, BUCKET, True), BUCKET, file_format, True, world.now
+    )
+    read = run_report(world.clients(), BUCKET, ("",), 2, prices, world.now, inventory_location=str(manifest))
+    for part in ("current", "noncurrent", "totals", "projection"):
+        assert read[part] == listed[part], part

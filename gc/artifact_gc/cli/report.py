@@ -26,6 +26,7 @@ from artifact_gc.cli.options import (
     out_console,
     progress_bar,
 )
+from artifact_gc.config import parse_duration
 from artifact_gc.cost.lifecycle_lint import BucketFacts, lint
 from artifact_gc.errors import (
     SafetyError,
@@ -104,6 +105,23 @@ def report(
     profile: Profile = None,
     region: Region = None,
     endpoint_url: EndpointUrl = None,
+    inventory: Annotated[
+        str | None,
+        typer.Option(
+            "--inventory",
+            envvar="ARTIFACT_GC_INVENTORY",
+            help="Read every version from an S3 Inventory delivery (manifest.json or configuration folder) "
+            "instead of listing; an all-versions inventory counts noncurrent versions too.",
+        ),
+    ] = None,
+    max_inventory_age: Annotated[
+        str | None,
+        typer.Option(
+            "--max-inventory-age",
+            envvar="ARTIFACT_GC_MAX_INVENTORY_AGE",
+            help="Refuse older deliveries (default 48h).",
+        ),
+    ] = None,
 ) -> None:
     """Storage and cost by prefix and storage class, and a 12-month projection under lifecycle scenarios."""
 
@@ -113,8 +131,18 @@ def report(
         if proposed and proposed_tfvars:
             raise UsageError("--proposed and --proposed-tfvars both given: choose one proposed lifecycle")
         config = load_config(
-            tf_dir, tf_outputs, terraform_bin, {"bucket": bucket, "region": region}, terraform_timeout
+            tf_dir,
+            tf_outputs,
+            terraform_bin,
+            {
+                "bucket": bucket,
+                "region": region,
+                "inventory": inventory,
+                "max_inventory_age": max_inventory_age,
+            },
+            terraform_timeout,
         )
+        max_age = parse_duration(config.max_inventory_age or "48h", "--max-inventory-age")
         if not config.bucket:
             raise UsageError("no bucket: give --bucket, ARTIFACT_GC_BUCKET, or --tf-dir/--tf-outputs")
         clients = AwsClients(AwsSettings(region=config.region, profile=profile, endpoint_url=endpoint_url))
@@ -138,6 +166,8 @@ def report(
                 proposal,
                 plan_file,
                 growth,
+                inventory_location=config.inventory,
+                max_inventory_age_seconds=max_age,
             )
         runs = [] if no_history else append_history(history, result)
         if output_format == "text":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -58,10 +58,10 @@ def connect(scratch: Path, memory_limit: str = "1GB") -> Any:
     return con
 
 
-def source_sql(manifest: InventoryManifest, path: Path, versioned: bool, con: Any) -> str:
-    """One data file as OBJECT_SCHEMA rows of current objects (no delete markers, no noncurrent versions)."""
+def _raw_sql(manifest: InventoryManifest, paths: list[Path], con: Any) -> tuple[str, str, str]:
+    """The data files as rows of the manifest's columns: (SQL, key expression, boolean template)."""
     columns = manifest.columns
-    where = sql_literal(str(path), "inventory data file")
+    where = "[" + ", ".join(sql_literal(str(path), "inventory data file") for path in paths) + "]"
     if manifest.file_format == "CSV":
         spec = "{" + ", ".join(f"{sql_literal(c, 'column')}: 'VARCHAR'" for c in columns) + "}"
         raw = (
@@ -69,18 +69,20 @@ def source_sql(manifest: InventoryManifest, path: Path, versioned: bool, con: An
             "escape = '\"', auto_detect = false, compression = 'auto', strict_mode = true)"
         )
         # CSV keys are URL-encoded, form style: '+' is a space, '%2B' a plus
-        key = "url_decode(replace(key, '+', '%20'))"
-        truth = "lower({}) = 'true'"
-    elif manifest.file_format == "ORC":
+        return raw, "url_decode(replace(key, '+', '%20'))", "lower({}) = 'true'"
+    if manifest.file_format == "ORC":
         import pyarrow.dataset as ds
 
-        name = f"orc_{abs(hash(str(path)))}"
-        con.register(name, ds.dataset(str(path), format="orc"))
-        raw = f"SELECT * FROM {name}"
-        key, truth = "key", "{}"
-    else:
-        raw = f"SELECT * FROM read_parquet({where})"
-        key, truth = "key", "{}"
+        name = f"orc_{abs(hash(tuple(str(p) for p in paths)))}"
+        con.register(name, ds.dataset([str(p) for p in paths], format="orc"))
+        return f"SELECT * FROM {name}", "key", "{}"
+    return f"SELECT * FROM read_parquet({where})", "key", "{}"
+
+
+def source_sql(manifest: InventoryManifest, path: Path, versioned: bool, con: Any) -> str:
+    """One data file as OBJECT_SCHEMA rows of current objects (no delete markers, no noncurrent versions)."""
+    columns = manifest.columns
+    raw, key, truth = _raw_sql(manifest, [path], con)
     if "version_id" in columns and versioned:
         version = "coalesce(nullif(version_id, ''), 'null')"  # S3 lists the null version as "null"
     else:
@@ -232,3 +234,62 @@ def plan_from_inventory(
         header = header_for(snapshot)
         write_plan(candidates, out, header, scratch)
     return header
+
+
+def inventory_versions(
+    location: str,
+    s3: Any,
+    bucket: str,
+    now: datetime,
+    max_age_seconds: float,
+    prefixes: tuple[str, ...],
+    counts: Any,
+) -> Iterator[Any]:
+    """Every version under ``prefixes`` from an inventory delivery, as ``scan_versions`` yields them from
+    a listing: DuckDB sorts the rows by key, newest first (spilling to disk), and the same walk turns them
+    into records. All data files are fetched first (the sort needs them all): disk, not memory."""
+    from artifact_gc.objects.inventory import all_data_files
+    from artifact_gc.objects.versions import Entry, VersionWalk
+
+    _modules()
+    delivery = find_delivery(location, s3, bucket, now, max_age_seconds)
+    manifest = delivery.manifest
+    columns = manifest.columns
+    with tempfile.TemporaryDirectory(prefix="artifact-gc-report-") as scratch_name:
+        scratch = Path(scratch_name)
+        paths = all_data_files(delivery, s3, scratch)
+        con = connect(scratch)
+        raw, key, truth = _raw_sql(manifest, paths, con)
+        latest = truth.format("is_latest") if "is_latest" in columns else "TRUE"
+        marker = (
+            f"coalesce({truth.format('is_delete_marker')}, FALSE)"
+            if "is_delete_marker" in columns
+            else "FALSE"
+        )
+        storage = (
+            "coalesce(nullif(storage_class, ''), 'STANDARD')" if "storage_class" in columns else "'STANDARD'"
+        )
+        scope = " OR ".join(f"starts_with(k, {sql_literal(p, 'prefix')})" for p in prefixes) or "TRUE"
+        query = f"""
+            SELECT * FROM (
+                SELECT {key} AS k, CAST(last_modified_date AS TIMESTAMPTZ) AS modified, {marker} AS marker,
+                    {latest} AS latest, coalesce(CAST(size AS BIGINT), 0) AS size, {storage} AS storage_class
+                FROM ({raw})
+            ) WHERE {scope} ORDER BY k, modified DESC, marker DESC
+        """
+        walk = VersionWalk(now)
+        for batch in _batches(con.sql(query)):
+            entries = [
+                Entry(
+                    r["k"],
+                    r["modified"],
+                    bool(r["marker"]),
+                    bool(r["latest"]),
+                    int(r["size"]),
+                    r["storage_class"],
+                )
+                for r in batch.to_pylist()
+            ]
+            counts.delete_markers += sum(e.marker for e in entries)
+            yield from walk.records(entries)
+        con.close()

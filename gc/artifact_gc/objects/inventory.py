@@ -217,3 +217,10 @@ def data_files(delivery: Delivery, s3: Any) -> Iterator[Path]:
                 ahead = pool.submit(_verified_download, delivery, entries[index + 1], s3, folder)
             yield path
             path.unlink(missing_ok=True)
+
+
+def all_data_files(delivery: Delivery, s3: Any, folder: Path) -> list[Path]:
+    """Every data file as a verified local path at once (downloads go to ``folder``)."""
+    if delivery.local_root is not None:
+        return [_verified_local(delivery, entry) for entry in delivery.manifest.files]
+    return [_verified_download(delivery, entry, s3, folder) for entry in delivery.manifest.files]

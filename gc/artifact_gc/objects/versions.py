@@ -85,35 +85,70 @@ def scan_versions(
     """Every object version under ``prefixes`` (ListObjectVersions works on unversioned buckets too)."""
     try:
         for prefix in prefixes:
-            last_key: str | None = None
-            newer: datetime | None = None
-            rank = 0
+            walk = VersionWalk(now)
             for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
-                entries = [(v["Key"], v["LastModified"], v) for v in page.get("Versions", ())]
+                entries = [
+                    Entry(
+                        v["Key"],
+                        v["LastModified"],
+                        False,
+                        bool(v.get("IsLatest")),
+                        int(v.get("Size", 0)),
+                        v.get("StorageClass") or "STANDARD",
+                    )
+                    for v in page.get("Versions", ())
+                ]
                 markers = page.get("DeleteMarkers", ())
                 counts.delete_markers += len(markers)
-                entries += [(m["Key"], m["LastModified"], None) for m in markers]
-                entries.sort(key=lambda e: (e[0], -e[1].timestamp()))
-                for key, modified, version in entries:
-                    if key.startswith(CONTROL_PREFIX):
-                        continue  # the GC's own state (lease, history, ledgers) is not artifact data
-                    if key != last_key:
-                        last_key, newer, rank = key, None, 0
-                    if version is not None:
-                        is_current = bool(version.get("IsLatest"))
-                        rank += 0 if is_current else 1
-                        age = _days(now, modified) if is_current or newer is None else _days(now, newer)
-                        yield VersionRecord(
-                            key,
-                            int(version.get("Size", 0)),
-                            version.get("StorageClass") or "STANDARD",
-                            age,
-                            not is_current,
-                            0 if is_current else rank,
-                        )
-                    newer = modified
+                entries += [
+                    Entry(m["Key"], m["LastModified"], True, bool(m.get("IsLatest")), 0, "") for m in markers
+                ]
+                entries.sort(key=lambda e: (e.key, -e.modified.timestamp()))
+                yield from walk.records(entries)
     except (ClientError, BotoCoreError) as exc:
         raise AwsError(f"listing the versions of s3://{bucket} failed: {aws_message(exc)}") from exc
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One version or delete marker, from a listing or an inventory."""
+
+    key: str
+    modified: datetime
+    marker: bool
+    latest: bool
+    size: int
+    storage_class: str
+
+
+class VersionWalk:
+    """Turn entries in (key, newest first) order into VersionRecords. A noncurrent version's age counts
+    from when the next newer entry of its key replaced it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.last_key: str | None = None
+        self.newer: datetime | None = None
+        self.rank = 0
+
+    def records(self, entries: Sequence[Entry]) -> Iterator[VersionRecord]:
+        for entry in entries:
+            if entry.key.startswith(CONTROL_PREFIX):
+                continue  # the GC's own state (lease, history, ledgers) is not artifact data
+            if entry.key != self.last_key:
+                self.last_key, self.newer, self.rank = entry.key, None, 0
+            if not entry.marker:
+                current = entry.latest
+                self.rank += 0 if current else 1
+                age = (
+                    _days(self.now, entry.modified)
+                    if current or self.newer is None
+                    else _days(self.now, self.newer)
+                )
+                yield VersionRecord(
+                    entry.key, entry.size, entry.storage_class, age, not current, 0 if current else self.rank
+                )
+            self.newer = entry.modified
 
 
 def scan_uploads(s3: Any, bucket: str, prefixes: Sequence[str], counts: Inventory) -> None:

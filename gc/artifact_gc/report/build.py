@@ -101,6 +101,8 @@ def run_report(
     proposed: LifecycleDocument | None = None,
     plan_path: Path | None = None,
     growth_gb_per_month: float = 0.0,
+    inventory_location: str | None = None,
+    max_inventory_age_seconds: float = 48 * 3600,
 ) -> dict[str, Any]:
     if depth < 1:
         raise UsageError(f"--depth {depth}: must be 1 or more")
@@ -155,7 +157,15 @@ def run_report(
         for _, _, rules, _, gc in scenarios
     ]
     inventory = Inventory(depth=depth)
-    for record in scan_versions(s3, bucket, prefixes, now, inventory):
+    if inventory_location:
+        from artifact_gc.collect.inventory_mark import inventory_versions
+
+        versions = inventory_versions(
+            inventory_location, s3, bucket, now, max_inventory_age_seconds, prefixes, inventory
+        )
+    else:
+        versions = scan_versions(s3, bucket, prefixes, now, inventory)
+    for record in versions:
         inventory.add(record)
         row = record.as_tuple()
         deleted = not record.noncurrent and record.key in candidates
