@@ -171,7 +171,7 @@ def plan_run(manifest_path: Path) -> tuple[float, int, int, int]:
     if run.returncode:
         sys.exit(f"plan --inventory failed:\n{run.stderr[-3000:]}")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    seconds, objects, found = run.stdout.split()
+    seconds, objects, found = run.stdout.strip().splitlines()[-1].split()
     out.unlink(missing_ok=True)
     return float(seconds), int(objects), int(found), max(peak, before * 1024)
 
@@ -212,7 +212,7 @@ def main() -> int:
 
 LATENCY = 0.3  # seconds added to every request by the proxy: a far-away S3
 FOLDERS, PER_FOLDER = 16, 3000  # 48,000 keys: 48 LIST pages
-APPLY_OBJECTS = 4000  # 16 batches of 250
+APPLY_OBJECTS = 12_000  # 48 batches of 250
 
 
 def seed(backend: object, bucket: str, old: datetime, count: int) -> None:

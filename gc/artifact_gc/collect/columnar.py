@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import heapq
 import re
+from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from artifact_gc.collect.mark import MarkStats
 from artifact_gc.errors import UsageError
@@ -155,48 +155,50 @@ def decision_sql(
     """
 
 
-def count_batch(batch: pa.RecordBatch, refs: ReferenceSet, stats: MarkStats) -> pa.Table:
-    """Count a batch of :func:`decision_sql` rows into ``stats``; return its candidates (CANDIDATE_SCHEMA)."""
-    table = pa.Table.from_batches([batch])
-    decision = table["decision"]
-    sizes = table["size"]
-
-    def rows(code: int) -> pa.Array:
-        return pc.equal(decision, code)
-
-    def count(mask: pa.ChunkedArray) -> int:
-        return int(pc.sum(pc.cast(mask, pa.int64())).as_py() or 0)
-
-    def total(mask: pa.ChunkedArray) -> int:
-        return int(pc.sum(pc.filter(sizes, mask)).as_py() or 0)
-
-    protected = rows(1)
-    stats.objects += table.num_rows
-    stats.bytes += int(pc.sum(sizes).as_py() or 0)
-    stats.protected += count(protected)
-    stats.protected_bytes += total(protected)
-    stats.too_young += count(rows(2))
-    stats.kept_by_glob += count(rows(3))
-    suspects = table.filter(table["mid_name"])["key"].to_pylist()
-    stats.protected_non_folder += sum(refs.match(key) is Match.NON_FOLDER for key in suspects)
-    candidates = table.filter(rows(0)).select(CANDIDATE_SCHEMA.names).cast(CANDIDATE_SCHEMA)
-    note_candidates(stats, candidates)
-    return candidates
+def counts_sql(decided: str, largest: int) -> str:
+    """One aggregate over :func:`decision_sql`'s rows: what :class:`MarkStats` counts, by decision, scope
+    prefix and storage class (rows: decision, prefix, storage_class, objects, bytes, mid_name, and the
+    ``largest`` biggest candidates as {size, key} structs)."""
+    return f"""
+        SELECT decision, prefix, storage_class, count(*) AS objects, coalesce(sum(size), 0) AS bytes,
+            count(*) FILTER (WHERE mid_name) AS mid_name,
+            max_by({{'size': size, 'key': key}}, size, {int(largest)}) FILTER (WHERE decision = 0) AS largest
+        FROM ({decided}) GROUP BY decision, prefix, storage_class
+    """
 
 
-def note_candidates(stats: MarkStats, candidates: pa.Table) -> None:
-    """:meth:`MarkStats.note_candidates` for a table: counts per (prefix, class) and the largest few."""
-    if not candidates.num_rows:
-        return
-    stats.candidates += candidates.num_rows
-    stats.candidate_bytes += int(pc.sum(candidates["size"]).as_py() or 0)
-    groups = candidates.group_by(["prefix", "storage_class"]).aggregate([("size", "sum"), ("size", "count")])
-    for row in groups.to_pylist():
-        slot = (row["prefix"], row["storage_class"])
-        stats.by_prefix_class[slot] += row["size_count"]
-        stats.bytes_by_prefix_class[slot] += row["size_sum"]
-    top = candidates.take(pc.select_k_unstable(candidates, stats.largest_limit, [("size", "descending")]))
-    for size, key in zip(top["size"].to_pylist(), top["key"].to_pylist(), strict=True):
+def add_counts(rows: list[tuple[Any, ...]], stats: MarkStats) -> int:
+    """Add :func:`counts_sql`'s rows to ``stats``; return how many protected rows matched mid-name (each to
+    be confirmed by ``ReferenceSet.match``: a longer reference may stop at a folder boundary of the key)."""
+    suspects = 0
+    for decision, prefix, storage_class, objects, size, mid_name, largest in rows:
+        stats.objects += objects
+        stats.bytes += size
+        if decision == 1:
+            stats.protected += objects
+            stats.protected_bytes += size
+            suspects += mid_name
+        elif decision == 2:
+            stats.too_young += objects
+        elif decision == 3:
+            stats.kept_by_glob += objects
+        else:
+            stats.candidates += objects
+            stats.candidate_bytes += size
+            stats.by_prefix_class[(prefix, storage_class)] += objects
+            stats.bytes_by_prefix_class[(prefix, storage_class)] += size
+            note_largest(stats, [(item["size"], item["key"]) for item in largest or ()])
+    return suspects
+
+
+def count_mid_name(keys: list[str], refs: ReferenceSet) -> int:
+    """How many of the suspect keys ``ReferenceSet.match`` calls a mid-name match."""
+    return sum(refs.match(key) is Match.NON_FOLDER for key in keys)
+
+
+def note_largest(stats: MarkStats, sized_keys: list[tuple[int, str]]) -> None:
+    """The largest candidates (``(size, key)`` pairs from a top-k query) into ``stats``."""
+    for size, key in sized_keys:
         if len(stats.largest) < stats.largest_limit:
             heapq.heappush(stats.largest, (size, key))
         elif size > stats.largest[0][0]:

@@ -10,14 +10,15 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from artifact_gc.collect.columnar import (
-    CANDIDATE_SCHEMA,
-    count_batch,
+    add_counts,
+    count_mid_name,
+    counts_sql,
     decision_sql,
     reference_rows,
     sql_literal,
@@ -25,7 +26,7 @@ from artifact_gc.collect.columnar import (
 from artifact_gc.collect.mark import MarkStats
 from artifact_gc.collect.planfile import PLAN_FORMAT_VERSION, PLAN_KIND, header_digest, isoformat
 from artifact_gc.errors import SafetyError, UsageError
-from artifact_gc.objects.inventory import data_files, find_delivery
+from artifact_gc.objects.inventory import all_data_files, find_delivery
 from artifact_gc.objects.inventory_manifest import InventoryManifest
 from artifact_gc.refs.reachability import ReferenceSet
 
@@ -52,6 +53,7 @@ def connect(scratch: Path, memory_limit: str = "1GB") -> Any:
     con.execute(f"SET memory_limit = {sql_literal(memory_limit, 'memory limit')}")
     con.execute(f"SET temp_directory = {sql_literal(str(scratch), 'scratch folder')}")
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")  # it writes to stdout, where --json output goes
     threads = os.environ.get("ARTIFACT_GC_THREADS")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
@@ -79,10 +81,10 @@ def _raw_sql(manifest: InventoryManifest, paths: list[Path], con: Any) -> tuple[
     return f"SELECT * FROM read_parquet({where})", "key", "{}"
 
 
-def source_sql(manifest: InventoryManifest, path: Path, versioned: bool, con: Any) -> str:
-    """One data file as OBJECT_SCHEMA rows of current objects (no delete markers, no noncurrent versions)."""
+def source_sql(manifest: InventoryManifest, paths: list[Path], versioned: bool, con: Any) -> str:
+    """The data files as OBJECT_SCHEMA rows of current objects (no delete markers, no noncurrent versions)."""
     columns = manifest.columns
-    raw, key, truth = _raw_sql(manifest, [path], con)
+    raw, key, truth = _raw_sql(manifest, paths, con)
     if "version_id" in columns and versioned:
         version = "coalesce(nullif(version_id, ''), 'null')"  # S3 lists the null version as "null"
     else:
@@ -106,47 +108,16 @@ def source_sql(manifest: InventoryManifest, path: Path, versioned: bool, con: An
     """
 
 
-def mark_files(
-    files: Iterable[Path],
-    manifest: InventoryManifest,
-    refs: ReferenceSet,
-    cutoff: datetime,
-    prefixes: tuple[str, ...],
-    keep_globs: tuple[str, ...],
-    versioned: bool,
-    stats: MarkStats,
-    candidates_path: Path,
-    scratch: Path,
-) -> None:
-    """Mark every data file into ``stats``; append the candidates to a scratch Parquet file (unordered)."""
-    duckdb, pa, pq = _modules()
-    con = connect(scratch)
-    ref_names, ref_lengths = reference_rows(refs)
+def _load_refs(con: Any, refs: ReferenceSet) -> None:
+    _, pa, _ = _modules()
+    names, lengths = reference_rows(refs)
     con.register(
-        "refs_arrow",
-        pa.table({"ref": pa.array(ref_names, pa.string()), "len": pa.array(ref_lengths, pa.int32())}),
+        "refs_arrow", pa.table({"ref": pa.array(names, pa.string()), "len": pa.array(lengths, pa.int32())})
     )
     con.execute("CREATE TABLE refs AS SELECT * FROM refs_arrow")
-    with pq.ParquetWriter(candidates_path, CANDIDATE_SCHEMA) as writer:
-        for path in files:
-            query = decision_sql(source_sql(manifest, path, versioned, con), refs, prefixes, keep_globs)
-            try:
-                reader = _batches(con.sql(query, params={"cutoff": cutoff}))
-                for batch in reader:
-                    found = count_batch(batch, refs, stats)
-                    if found.num_rows:
-                        writer.write_table(found)
-            except duckdb.Error as exc:
-                raise SafetyError(
-                    f"inventory data file {path} cannot be read as {manifest.file_format} with the manifest's "
-                    f"schema: {str(exc).splitlines()[0]}"
-                ) from exc
-    con.close()
 
 
-def _ordered(con: Any, candidates_path: Path) -> Any:
-    where = sql_literal(str(candidates_path), "scratch file")
-    return _batches(con.sql(f"SELECT * FROM read_parquet({where}) ORDER BY key"))
+CANDIDATE_COLUMNS = "key, size, last_modified, etag, storage_class, current_version_id, prefix"
 
 
 def _batches(result: Any) -> Any:
@@ -155,12 +126,10 @@ def _batches(result: Any) -> Any:
     return reader(BATCH_ROWS)
 
 
-def write_plan(candidates_path: Path, out: Path, header: dict[str, Any], scratch: Path) -> None:
+def _write_plan(con: Any, query: str, params: dict[str, Any], out: Path, header: dict[str, Any]) -> None:
     """Write the plan in key order (JSON Lines, or Parquet when ``out`` ends in .parquet), atomically."""
-    _modules()
     header = {"kind": PLAN_KIND, "format_version": PLAN_FORMAT_VERSION, **header}
     header["header_digest"] = header_digest(header)
-    con = connect(scratch)
     directory = out.parent if str(out.parent) else Path(".")
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -170,24 +139,24 @@ def write_plan(candidates_path: Path, out: Path, header: dict[str, Any], scratch
         raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc})") from exc
     tmp = Path(tmp_name)
     try:
+        rows = _batches(con.sql(query, params=params))
         if out.suffix == ".parquet":
             from artifact_gc.collect.parquet_plan import write_parquet_plan
 
-            write_parquet_plan(tmp, header, _ordered(con, candidates_path))
+            write_parquet_plan(tmp, header, rows)
         else:
-            with tmp.open("w", encoding="utf-8") as handle:
-                handle.write(json.dumps(header, ensure_ascii=False) + "\n")
-                for batch in _ordered(con, candidates_path):
+            with tmp.open("w", encoding="utf-8") as plan:
+                plan.write(json.dumps(header, ensure_ascii=False) + "\n")
+                for batch in rows:
                     for row in batch.to_pylist():
                         row["version_id"] = None
                         row["last_modified"] = isoformat(row["last_modified"])
-                        handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
+                        plan.write(json.dumps(row, ensure_ascii=False) + "\n")
+                plan.flush()
+                os.fsync(plan.fileno())
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
-        con.close()
 
 
 def plan_from_inventory(
@@ -205,8 +174,13 @@ def plan_from_inventory(
     out: Path,
     header_for: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> dict[str, Any]:
-    """Plan from the newest complete delivery at ``location``; return the header written."""
-    _modules()
+    """Plan from the newest complete delivery at ``location``; return the header written.
+
+    DuckDB does the work in passes over the data files, each parallel and streaming: the counts (and the
+    largest candidates) in one aggregate; the keys protected by a mid-name match, only when there are any,
+    for ``ReferenceSet.match`` to confirm; then the candidates, sorted by key (spilling to disk past the
+    memory limit) and written as the plan. No row of the bucket passes through Python but the plan's."""
+    duckdb, _, _ = _modules()
     delivery = find_delivery(location, s3, bucket, now, max_age_seconds)
     manifest = delivery.manifest
     snapshot = {
@@ -218,21 +192,33 @@ def plan_from_inventory(
     }
     with tempfile.TemporaryDirectory(prefix="artifact-gc-mark-") as scratch_name:
         scratch = Path(scratch_name)
-        candidates = scratch / "candidates.parquet"
-        mark_files(
-            data_files(delivery, s3),
-            manifest,
-            refs,
-            cutoff,
-            prefixes,
-            keep_globs,
-            versioned,
-            stats,
-            candidates,
-            scratch,
-        )
-        header = header_for(snapshot)
-        write_plan(candidates, out, header, scratch)
+        paths = all_data_files(delivery, s3, scratch)
+        con = connect(scratch)
+        try:
+            _load_refs(con, refs)
+            decided = decision_sql(source_sql(manifest, paths, versioned, con), refs, prefixes, keep_globs)
+            params = {"cutoff": cutoff}
+            suspects = add_counts(
+                con.sql(counts_sql(decided, stats.largest_limit), params=params).fetchall(), stats
+            )
+            if suspects:
+                for batch in _batches(con.sql(f"SELECT key FROM ({decided}) WHERE mid_name", params=params)):
+                    stats.protected_non_folder += count_mid_name(batch.column("key").to_pylist(), refs)
+            header = header_for(snapshot)
+            _write_plan(
+                con,
+                f"SELECT {CANDIDATE_COLUMNS} FROM ({decided}) WHERE decision = 0 ORDER BY key",
+                params,
+                out,
+                header,
+            )
+        except duckdb.Error as exc:
+            raise SafetyError(
+                f"inventory {delivery.location}: its data files cannot be read as {manifest.file_format} "
+                f"with the manifest's schema: {str(exc).splitlines()[0]}"
+            ) from exc
+        finally:
+            con.close()
     return header
 
 
