@@ -1,8 +1,8 @@
 """make bench-scale: `plan --inventory` on a synthetic Parquet inventory, against a bare DuckDB scan.
 
 Generates (once, cached under .cache/bench-scale/) an S3 Inventory delivery of N objects in Parquet, as S3
-writes it (manifest.json, manifest.checksum, data files of 5M rows), and 10,000 registry references in a
-manifest file. Then, in the same run:
+writes it (manifest.json, manifest.checksum, data files of 5M rows), and registry references in a manifest file
+(25 of the 50 project folders, and 10,000 runs: about half the old objects are candidates). Then, in the same run:
   * a bare DuckDB scan of the columns the mark reads (the floor: no planning can read less),
   * `artifact-gc plan --inventory` on it (a child process, so its peak memory is its own), writing a
     Parquet plan, for N and for N/5 objects (memory must not grow with the number of objects).
@@ -16,7 +16,6 @@ import argparse
 import hashlib
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -80,8 +79,11 @@ def generate(n: int) -> Path:
         digest = hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
         entries.append({"key": key, "size": path.stat().st_size, "MD5checksum": digest})
         print(f"  generated {start + count:,} / {n:,} objects", flush=True)
+    # half the projects are live (a folder reference each), and 10,000 runs of the others: about half
+    # the old objects are candidates, under the default --max-delete-fraction 0.5 as a real run would be
     references = sorted(
         {f"s3://{BUCKET}/checkpoints/project-{r % 50}/run-{r}/" for r in rng.integers(0, runs, REFERENCES)}
+        | {f"s3://{BUCKET}/checkpoints/project-{p}/" for p in range(0, 50, 2)}
     )
     (root / "registry.txt").write_text("\n".join(references) + "\n")
     manifest = {
@@ -143,7 +145,10 @@ with mock_aws():
     config = GcConfig(bucket="ml-artifacts", manifests=(registry,), prefixes=("checkpoints/",), min_age_days=30, inventory=manifest)
     started = time.perf_counter()
     result = run_plan(config, PlanOptions(out=Path(out), max_delete_fraction=1.0), AwsClients(AwsSettings(region="us-east-1")), datetime.now(timezone.utc))
-    print(time.perf_counter() - started, result.stats.objects, result.stats.candidates)
+    seconds = time.perf_counter() - started
+# the high-water mark of this process's own memory (ru_maxrss would count the forked parent's pages)
+peak = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(seconds, result.stats.objects, result.stats.candidates, peak)
 """
 
 
@@ -153,7 +158,6 @@ def plan_run(manifest_path: Path) -> tuple[float, int, int, int]:
     env = dict(
         os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1"
     )
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     run = subprocess.run(
         [
             sys.executable,
@@ -170,10 +174,9 @@ def plan_run(manifest_path: Path) -> tuple[float, int, int, int]:
     )
     if run.returncode:
         sys.exit(f"plan --inventory failed:\n{run.stderr[-3000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    seconds, objects, found = run.stdout.strip().splitlines()[-1].split()
+    seconds, objects, found, peak = run.stdout.strip().splitlines()[-1].split()
     out.unlink(missing_ok=True)
-    return float(seconds), int(objects), int(found), max(peak, before * 1024)
+    return float(seconds), int(objects), int(found), int(peak)
 
 
 def main() -> int:

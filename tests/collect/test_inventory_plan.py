@@ -299,3 +299,12 @@ def test_without_the_inventory_extra_the_cli_says_how_to_install_it(
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     assert "pip install 'artifact-gc[inventory]'" in result.output
+
+
+def test_duckdb_never_draws_a_progress_bar_on_stdout(tmp_path: Path) -> None:
+    """DuckDB draws a progress bar on stdout for long queries: `plan --json` would no longer be JSON."""
+    from artifact_gc.collect.inventory_mark import connect
+
+    con = connect(tmp_path)
+    assert con.sql("SELECT current_setting('enable_progress_bar')").fetchone() == (False,)
+    assert con.sql("SELECT current_setting('TimeZone')").fetchone() == ("UTC",)

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -197,30 +194,9 @@ def _verified_download(delivery: Delivery, entry: InventoryFile, s3: Any, folder
     return path
 
 
-def data_files(delivery: Delivery, s3: Any) -> Iterator[Path]:
-    """Each data file as a verified local path, in manifest order; a download is fetched one file ahead and
-    removed once the caller moves on, so the disk holds at most two files of the delivery."""
-    if delivery.local_root is not None:
-        for entry in delivery.manifest.files:
-            yield _verified_local(delivery, entry)
-        return
-    with (
-        tempfile.TemporaryDirectory(prefix="artifact-gc-inventory-") as scratch,
-        ThreadPoolExecutor(1) as pool,
-    ):
-        folder = Path(scratch)
-        entries = list(delivery.manifest.files)
-        ahead = pool.submit(_verified_download, delivery, entries[0], s3, folder)
-        for index in range(len(entries)):
-            path = ahead.result()
-            if index + 1 < len(entries):
-                ahead = pool.submit(_verified_download, delivery, entries[index + 1], s3, folder)
-            yield path
-            path.unlink(missing_ok=True)
-
-
 def all_data_files(delivery: Delivery, s3: Any, folder: Path) -> list[Path]:
-    """Every data file as a verified local path at once (downloads go to ``folder``)."""
+    """Every data file as a verified local path (a download goes to ``folder`` and is checked whole
+    against the manifest's MD5 before anything reads it). DuckDB then reads them all at once."""
     if delivery.local_root is not None:
         return [_verified_local(delivery, entry) for entry in delivery.manifest.files]
     return [_verified_download(delivery, entry, s3, folder) for entry in delivery.manifest.files]
