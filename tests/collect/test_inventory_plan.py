@@ -306,5 +306,5 @@ def test_duckdb_never_draws_a_progress_bar_on_stdout(tmp_path: Path) -> None:
     from artifact_gc.collect.inventory_mark import connect
 
     con = connect(tmp_path)
-    assert con.sql("SELECT current_setting('enable_progress_bar')").fetchone() == (False,)
-    assert con.sql("SELECT current_setting('TimeZone')").fetchone() == ("UTC",)
+    assert con.execute("SELECT current_setting('enable_progress_bar')").fetchall() == [(False,)]
+    assert con.execute("SELECT current_setting('TimeZone')").fetchall() == [("UTC",)]
