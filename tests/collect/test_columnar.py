@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from artifact_gc.collect.columnar import (
     OBJECT_SCHEMA,
     add_counts,
+    continuations,
     count_mid_name,
     counts_sql,
     decision_sql,
@@ -49,6 +50,8 @@ def load_refs(con, reference: ReferenceSet) -> None:
         "refs_arrow", pa.table({"ref": pa.array(names, pa.string()), "len": pa.array(lengths, pa.int32())})
     )
     con.execute("CREATE OR REPLACE TABLE refs AS SELECT * FROM refs_arrow")
+    con.register("conts_arrow", pa.table({"cont": pa.array(continuations(reference), pa.string())}))
+    con.execute("CREATE OR REPLACE TABLE conts AS SELECT * FROM conts_arrow")
 
 
 @settings(max_examples=300, deadline=None)
@@ -139,7 +142,7 @@ def test_the_decision_sql_decides_and_counts_as_mark(
     params = {"cutoff": CUTOFF}
     if add_counts(con.sql(counts_sql(decided, columnar.largest_limit), params=params).fetchall(), columnar):
         suspects = [
-            k for (k,) in con.sql(f"SELECT key FROM ({decided}) WHERE mid_name", params=params).fetchall()
+            k for (k,) in con.sql(f"SELECT key FROM ({decided}) WHERE ambiguous", params=params).fetchall()
         ]
         columnar.protected_non_folder += count_mid_name(suspects, reference)
     garbage = [

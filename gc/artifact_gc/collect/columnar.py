@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import heapq
 import re
+from bisect import bisect_right
 from typing import Any
 
 import pyarrow as pa
@@ -122,13 +123,33 @@ def reference_rows(refs: ReferenceSet) -> tuple[list[str], list[int]]:
     return list(refs.prefixes), [len(prefix) for prefix in refs.prefixes]
 
 
+def continuations(refs: ReferenceSet) -> list[str]:
+    """The ``conts`` table: for each prefix-free reference R, R plus the next character of every longer
+    reference that starts with R.
+
+    A key that continues R mid-name (``v1`` then ``0``) can only stop at a folder boundary of a longer
+    reference that continues R with that same character (``v10``); when there is none, the match is
+    mid-name for sure, and SQL can count it without asking ``ReferenceSet.match``."""
+    everything = sorted(refs.all_keys)
+    found: set[str] = set()
+    for ref in refs.prefixes:
+        start = bisect_right(everything, ref)
+        for longer in everything[start:]:
+            if not longer.startswith(ref):
+                break
+            found.add(longer[: len(ref) + 1])
+    return sorted(found)
+
+
 def decision_sql(
     source: str, refs: ReferenceSet, prefixes: tuple[str, ...], keep_globs: tuple[str, ...]
 ) -> str:
     """One row per in-scope object of ``source`` (OBJECT_SCHEMA columns) with its scope ``prefix``, the
     protecting reference's length ``ref_len``, a ``decision`` in :func:`mark`'s order (1 protected, 2 too
-    young, 3 kept by a glob, 0 candidate) and ``mid_name`` (protected by a match that does not stop at a
-    folder boundary, to be confirmed by ``ReferenceSet.match``). The cutoff is parameter ``$cutoff``."""
+    young, 3 kept by a glob, 0 candidate), ``mid_name`` (protected by a match that does not stop at a
+    folder boundary) and ``ambiguous`` (such a match that a longer reference might still end at a folder
+    boundary of: ``ReferenceSet.match`` decides those). Needs the tables ``refs`` (:func:`reference_rows`)
+    and ``conts`` (:func:`continuations`). The cutoff is parameter ``$cutoff``."""
     scope = " ".join(
         f"WHEN starts_with(key, {sql_literal(p, 'scope prefix')}) THEN {sql_literal(p, 'scope prefix')}"
         for p in prefixes
@@ -150,7 +171,9 @@ def decision_sql(
                 WHEN {keep or "FALSE"} THEN 3
                 ELSE 0
             END AS decision,
-            ref_len IS NOT NULL AND ref_len > 0 AND substr(key, ref_len + 1, 1) NOT IN ('', '/') AS mid_name
+            ref_len IS NOT NULL AND ref_len > 0 AND substr(key, ref_len + 1, 1) NOT IN ('', '/') AS mid_name,
+            ref_len IS NOT NULL AND ref_len > 0 AND substr(key, ref_len + 1, 1) NOT IN ('', '/')
+                AND left(key, ref_len + 1) IN (SELECT cont FROM conts) AS ambiguous
         FROM judged
     """
 
@@ -161,23 +184,25 @@ def counts_sql(decided: str, largest: int) -> str:
     ``largest`` biggest candidates as {size, key} structs)."""
     return f"""
         SELECT decision, prefix, storage_class, count(*) AS objects, coalesce(sum(size), 0) AS bytes,
-            count(*) FILTER (WHERE mid_name) AS mid_name,
+            count(*) FILTER (WHERE mid_name AND NOT ambiguous) AS mid_name,
+            count(*) FILTER (WHERE ambiguous) AS ambiguous,
             max_by({{'size': size, 'key': key}}, size, {int(largest)}) FILTER (WHERE decision = 0) AS largest
         FROM ({decided}) GROUP BY decision, prefix, storage_class
     """
 
 
 def add_counts(rows: list[tuple[Any, ...]], stats: MarkStats) -> int:
-    """Add :func:`counts_sql`'s rows to ``stats``; return how many protected rows matched mid-name (each to
-    be confirmed by ``ReferenceSet.match``: a longer reference may stop at a folder boundary of the key)."""
+    """Add :func:`counts_sql`'s rows to ``stats``; return how many protected rows are ``ambiguous`` (each
+    to be decided by ``ReferenceSet.match``: a longer reference may stop at a folder boundary of the key)."""
     suspects = 0
-    for decision, prefix, storage_class, objects, size, mid_name, largest in rows:
+    for decision, prefix, storage_class, objects, size, mid_name, ambiguous, largest in rows:
         stats.objects += objects
         stats.bytes += size
         if decision == 1:
             stats.protected += objects
             stats.protected_bytes += size
-            suspects += mid_name
+            stats.protected_non_folder += mid_name
+            suspects += ambiguous
         elif decision == 2:
             stats.too_young += objects
         elif decision == 3:

@@ -17,6 +17,7 @@ from typing import Any
 
 from artifact_gc.collect.columnar import (
     add_counts,
+    continuations,
     count_mid_name,
     counts_sql,
     decision_sql,
@@ -115,6 +116,8 @@ def _load_refs(con: Any, refs: ReferenceSet) -> None:
         "refs_arrow", pa.table({"ref": pa.array(names, pa.string()), "len": pa.array(lengths, pa.int32())})
     )
     con.execute("CREATE TABLE refs AS SELECT * FROM refs_arrow")
+    con.register("conts_arrow", pa.table({"cont": pa.array(continuations(refs), pa.string())}))
+    con.execute("CREATE TABLE conts AS SELECT * FROM conts_arrow")
 
 
 CANDIDATE_COLUMNS = "key, size, last_modified, etag, storage_class, current_version_id, prefix"
@@ -202,7 +205,7 @@ def plan_from_inventory(
                 con.sql(counts_sql(decided, stats.largest_limit), params=params).fetchall(), stats
             )
             if suspects:
-                for batch in _batches(con.sql(f"SELECT key FROM ({decided}) WHERE mid_name", params=params)):
+                for batch in _batches(con.sql(f"SELECT key FROM ({decided}) WHERE ambiguous", params=params)):
                     stats.protected_non_folder += count_mid_name(batch.column("key").to_pylist(), refs)
             header = header_for(snapshot)
             _write_plan(
