@@ -240,6 +240,12 @@ def test_an_inventory_in_s3_is_read_and_applied(versioned_world: World, tmp_path
     assert "models/v1/w.bin" in remaining and "models/young" in remaining
 
 
+def refused_plan_args(tmp_path: Path, manifest: Path) -> list[str]:
+    out = tmp_path / "no.jsonl"
+    return ["plan", "--bucket", BUCKET, "--registry-table", TABLE, "--prefix", "models/", "--out", str(out),
+            "--inventory", str(manifest)]  # fmt: skip
+
+
 def test_the_cli_plans_from_an_inventory_and_refuses_in_one_line(
     delivered: tuple[World, Path], tmp_path: Path
 ) -> None:
@@ -251,19 +257,7 @@ def test_the_cli_plans_from_an_inventory_and_refuses_in_one_line(
     out = world.cli_plan(tmp_path / "cli.parquet", "--inventory", str(manifest), "--prefix", "checkpoints/")
     assert read_header(out)["object_source"]["inventory"]["manifest"] == str(manifest)
     (manifest.parent / "manifest.checksum").write_text("0" * 32)
-    args = [
-        "plan",
-        "--bucket",
-        BUCKET,
-        "--registry-table",
-        TABLE,
-        "--prefix",
-        "models/",
-        "--out",
-        str(tmp_path / "no.jsonl"),
-        "--inventory",
-        str(manifest),
-    ]
+    args = refused_plan_args(tmp_path, manifest)
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 3
     assert "manifest.checksum is not the MD5 of manifest.json" in result.output
@@ -283,19 +277,7 @@ def test_without_the_inventory_extra_the_cli_says_how_to_install_it(
 
     _, manifest = delivered
     monkeypatch.setitem(sys.modules, "duckdb", None)  # as if not installed: import raises ImportError
-    args = [
-        "plan",
-        "--bucket",
-        BUCKET,
-        "--registry-table",
-        TABLE,
-        "--prefix",
-        "models/",
-        "--out",
-        str(tmp_path / "no.jsonl"),
-        "--inventory",
-        str(manifest),
-    ]
+    args = refused_plan_args(tmp_path, manifest)
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     assert "pip install 'artifact-gc[inventory]'" in result.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from artifact_gc import ReferenceSet
-from artifact_gc.collect.mark import KeepRules, MarkStats, mark
+from artifact_gc.collect.mark import COUNTERS, KeepRules, MarkStats, mark
 from artifact_gc.collect.object_info import ObjectInfo
 
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
@@ -127,17 +127,7 @@ def test_counts_marked_in_parts_merge_into_the_counts_of_one_pass() -> None:
     first.note_candidates("models/", mark(objects[:5], refs, CUTOFF, keep, first))
     second.note_candidates("models/", mark(objects[5:], refs, CUTOFF, keep, second))
     first.merge(second)
-    for name in (
-        "objects",
-        "bytes",
-        "protected",
-        "protected_bytes",
-        "protected_non_folder",
-        "too_young",
-        "kept_by_glob",
-        "candidates",
-        "candidate_bytes",
-    ):
+    for name in COUNTERS:
         assert getattr(first, name) == getattr(whole, name), name
     assert (
         first.by_prefix_class

@@ -26,6 +26,20 @@ class KeepRules:
         return self._regex is not None and self._regex.match(key) is not None
 
 
+# MarkStats' plain counters, in decision order
+COUNTERS = (
+    "objects",
+    "bytes",
+    "protected",
+    "protected_bytes",
+    "protected_non_folder",
+    "too_young",
+    "kept_by_glob",
+    "candidates",
+    "candidate_bytes",
+)
+
+
 @dataclass
 class MarkStats:
     """Counters that one or more :func:`mark` calls add to; mutually exclusive, in decision order."""
@@ -61,18 +75,9 @@ class MarkStats:
 
     def merge(self, other: MarkStats) -> None:
         """Add the counts of ``other`` (a part of the same scope marked separately)."""
-        for name in (
-            "objects",
-            "bytes",
-            "protected",
-            "protected_bytes",
-            "protected_non_folder",
-            "too_young",
-            "kept_by_glob",
-            "candidates",
-            "candidate_bytes",
-        ):
+        for name in COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
+
         self.by_prefix_class.update(other.by_prefix_class)
         self.bytes_by_prefix_class.update(other.bytes_by_prefix_class)
         self.largest = heapq.nlargest(self.largest_limit, self.largest + other.largest)
