@@ -310,3 +310,11 @@ def test_a_holder_running_under_another_user_is_alive() -> None:
             os._exit(code)
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.parametrize("code", ["NoSuchKey", "404"])
+def test_every_spelling_of_no_lease_is_no_lease(world: World, code: str) -> None:
+    from botocore.exceptions import ClientError
+
+    _fail_with(world, "GetObject", ClientError({"Error": {"Code": code}}, "GetObject"))
+    assert control._get(world.s3, BUCKET, control.LOCK_KEY) == (None, None)
