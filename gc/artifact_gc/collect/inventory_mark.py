@@ -142,7 +142,7 @@ def _write_plan(con: Any, query: str, params: dict[str, Any], out: Path, header:
         raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc})") from exc
     tmp = Path(tmp_name)
     try:
-        rows = _batches(con.sql(query, params=params))
+        rows = _batches(con.sql(query, params=params or None))
         if out.suffix == ".parquet":
             from artifact_gc.collect.parquet_plan import write_parquet_plan
 
@@ -200,18 +200,31 @@ def plan_from_inventory(
         try:
             _load_refs(con, refs)
             decided = decision_sql(source_sql(manifest, paths, versioned, con), refs, prefixes, keep_globs)
-            params = {"cutoff": cutoff}
-            suspects = add_counts(
-                con.sql(counts_sql(decided, stats.largest_limit), params=params).fetchall(), stats
+            # The decisions are made once, in one parallel pass, and kept in a scratch Parquet file with
+            # only what the later passes read: the key and the plan's columns of candidates (and the key
+            # of ambiguous matches), the counters' columns of every row.
+            kept = scratch / "decided.parquet"
+            con.execute(
+                f"""COPY (
+                    SELECT decision, prefix, storage_class, size, mid_name, ambiguous,
+                        CASE WHEN decision = 0 OR ambiguous THEN key END AS key,
+                        CASE WHEN decision = 0 THEN last_modified END AS last_modified,
+                        CASE WHEN decision = 0 THEN etag END AS etag,
+                        CASE WHEN decision = 0 THEN current_version_id END AS current_version_id
+                    FROM ({decided})
+                ) TO {sql_literal(str(kept), "scratch file")} (FORMAT parquet)""",
+                {"cutoff": cutoff},
             )
+            decisions = f"SELECT * FROM read_parquet({sql_literal(str(kept), 'scratch file')})"
+            suspects = add_counts(con.sql(counts_sql(decisions, stats.largest_limit)).fetchall(), stats)
             if suspects:
-                for batch in _batches(con.sql(f"SELECT key FROM ({decided}) WHERE ambiguous", params=params)):
+                for batch in _batches(con.sql(f"SELECT key FROM ({decisions}) WHERE ambiguous")):
                     stats.protected_non_folder += count_mid_name(batch.column("key").to_pylist(), refs)
             header = header_for(snapshot)
             _write_plan(
                 con,
-                f"SELECT {CANDIDATE_COLUMNS} FROM ({decided}) WHERE decision = 0 ORDER BY key",
-                params,
+                f"SELECT {CANDIDATE_COLUMNS} FROM ({decisions}) WHERE decision = 0 ORDER BY key",
+                {},
                 out,
                 header,
             )
