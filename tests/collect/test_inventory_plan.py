@@ -290,3 +290,17 @@ def test_duckdb_never_draws_a_progress_bar_on_stdout(tmp_path: Path) -> None:
     con = connect(tmp_path)
     assert con.execute("SELECT current_setting('enable_progress_bar')").fetchall() == [(False,)]
     assert con.execute("SELECT current_setting('TimeZone')").fetchall() == [("UTC",)]
+
+
+@pytest.mark.parametrize("value", ["x", "0", "-2", "1.5", "\N{FULLWIDTH DIGIT TWO}"])
+def test_a_bad_thread_count_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    from artifact_gc.collect.inventory_mark import connect
+    from artifact_gc.errors import UsageError
+
+    monkeypatch.setenv("ARTIFACT_GC_THREADS", value)
+    with pytest.raises(UsageError, match="ARTIFACT_GC_THREADS"):
+        connect(tmp_path)
+    monkeypatch.setenv("ARTIFACT_GC_THREADS", "1")
+    assert connect(tmp_path).execute("SELECT current_setting('threads')").fetchall() == [(1,)]

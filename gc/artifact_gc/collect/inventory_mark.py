@@ -1,8 +1,8 @@
 """Run the columnar mark over an inventory's data files with DuckDB, and write the plan from its candidates.
 
-Memory stays flat in the number of objects: DuckDB streams each data file in row groups, the candidates go
-to a scratch Parquet file batch by batch, and the final key-ordered plan is written by DuckDB's sort, which
-spills to disk beyond ``memory_limit``. Only the references live in memory whole.
+Memory stays bounded whatever the number of objects: DuckDB streams the data files in row groups, the
+decisions go to a scratch Parquet file (on disk), and the key-ordered plan is written by DuckDB's sort,
+which spills to disk beyond ``memory_limit``. Only the references live in memory whole.
 """
 
 from __future__ import annotations
@@ -55,8 +55,12 @@ def connect(scratch: Path, memory_limit: str = "1GB") -> Any:
     con.execute(f"SET temp_directory = {sql_literal(str(scratch), 'scratch folder')}")
     con.execute("SET preserve_insertion_order = false")
     con.execute("SET enable_progress_bar = false")  # it writes to stdout, where --json output goes
-    threads = os.environ.get("ARTIFACT_GC_THREADS")
+    threads = os.environ.get("ARTIFACT_GC_THREADS", "").strip()
     if threads:
+        if not (threads.isascii() and threads.isdigit()) or int(threads) < 1:
+            raise UsageError(
+                f"ARTIFACT_GC_THREADS {threads!r}: expected a whole number of threads, 1 or more"
+            )
         con.execute(f"SET threads = {int(threads)}")
     return con
 
