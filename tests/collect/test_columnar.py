@@ -13,13 +13,11 @@ from hypothesis import strategies as st
 from artifact_gc.collect.columnar import (
     OBJECT_SCHEMA,
     add_counts,
-    continuations,
     count_mid_name,
     counts_sql,
     decision_sql,
     glob_to_re2,
     protection_sql,
-    reference_rows,
 )
 from artifact_gc.collect.mark import KeepRules, MarkStats, mark
 from artifact_gc.collect.object_info import ObjectInfo
@@ -45,13 +43,9 @@ def duckdb_con():
 
 
 def load_refs(con, reference: ReferenceSet) -> None:
-    names, lengths = reference_rows(reference)
-    con.register(
-        "refs_arrow", pa.table({"ref": pa.array(names, pa.string()), "len": pa.array(lengths, pa.int32())})
-    )
-    con.execute("CREATE OR REPLACE TABLE refs AS SELECT * FROM refs_arrow")
-    con.register("conts_arrow", pa.table({"cont": pa.array(continuations(reference), pa.string())}))
-    con.execute("CREATE OR REPLACE TABLE conts AS SELECT * FROM conts_arrow")
+    from artifact_gc.collect.inventory_mark import load_refs as load
+
+    load(con, reference)
 
 
 @settings(max_examples=300, deadline=None)

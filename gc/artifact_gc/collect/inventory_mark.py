@@ -113,15 +113,16 @@ def source_sql(manifest: InventoryManifest, paths: list[Path], versioned: bool, 
     """
 
 
-def _load_refs(con: Any, refs: ReferenceSet) -> None:
+def load_refs(con: Any, refs: ReferenceSet) -> None:
+    """The tables :func:`decision_sql` reads: ``refs`` and ``conts``."""
     _, pa, _ = _modules()
     names, lengths = reference_rows(refs)
     con.register(
         "refs_arrow", pa.table({"ref": pa.array(names, pa.string()), "len": pa.array(lengths, pa.int32())})
     )
-    con.execute("CREATE TABLE refs AS SELECT * FROM refs_arrow")
+    con.execute("CREATE OR REPLACE TABLE refs AS SELECT * FROM refs_arrow")
     con.register("conts_arrow", pa.table({"cont": pa.array(continuations(refs), pa.string())}))
-    con.execute("CREATE TABLE conts AS SELECT * FROM conts_arrow")
+    con.execute("CREATE OR REPLACE TABLE conts AS SELECT * FROM conts_arrow")
 
 
 CANDIDATE_COLUMNS = "key, size, last_modified, etag, storage_class, current_version_id, prefix"
@@ -202,7 +203,7 @@ def plan_from_inventory(
         paths = all_data_files(delivery, s3, scratch)
         con = connect(scratch)
         try:
-            _load_refs(con, refs)
+            load_refs(con, refs)
             decided = decision_sql(source_sql(manifest, paths, versioned, con), refs, prefixes, keep_globs)
             # The decisions are made once, in one parallel pass, and kept in a scratch Parquet file with
             # only what the later passes read: the key and the plan's columns of candidates (and the key
