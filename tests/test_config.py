@@ -134,3 +134,16 @@ def test_parse_duration(text: str, seconds: float) -> None:
 def test_parse_duration_rejects_garbage() -> None:
     with pytest.raises(UsageError, match="--max-plan-age"):
         parse_duration("a day", "--max-plan-age")
+
+
+def test_the_inventory_comes_from_gc_config_and_an_empty_flag_lists_instead() -> None:
+    from artifact_gc.config import resolve_config
+    from artifact_gc.errors import UsageError
+
+    tf = {"bucket": "b", "inventory": "s3://dest/inventory/b/artifact-gc-daily/", "max_inventory_age": 72}
+    config = resolve_config({}, tf)
+    assert (config.inventory, config.max_inventory_age) == ("s3://dest/inventory/b/artifact-gc-daily/", "72h")
+    assert resolve_config({"inventory": ""}, tf).inventory == ""  # plan lists: no inventory
+    assert resolve_config({}, {"bucket": "b", "max_inventory_age": "2d"}).max_inventory_age == "2d"
+    with pytest.raises(UsageError, match="gc_config.max_inventory_age"):
+        resolve_config({}, {"bucket": "b", "max_inventory_age": [1]})
