@@ -145,5 +145,5 @@ def test_the_inventory_comes_from_gc_config_and_an_empty_flag_lists_instead() ->
     assert (config.inventory, config.max_inventory_age) == ("s3://dest/inventory/b/artifact-gc-daily/", "72h")
     assert resolve_config({"inventory": ""}, tf).inventory == ""  # plan lists: no inventory
     assert resolve_config({}, {"bucket": "b", "max_inventory_age": "2d"}).max_inventory_age == "2d"
-    with pytest.raises(UsageError, match="gc_config.max_inventory_age"):
+    with pytest.raises(UsageError, match=r"gc_config\.max_inventory_age"):
         resolve_config({}, {"bucket": "b", "max_inventory_age": [1]})
