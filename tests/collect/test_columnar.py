@@ -13,15 +13,15 @@ from hypothesis import strategies as st
 from artifact_gc.collect.columnar import (
     OBJECT_SCHEMA,
     add_counts,
-    count_mid_name,
     counts_sql,
     decision_sql,
+    folder_matches_sql,
     glob_to_re2,
     protection_sql,
 )
 from artifact_gc.collect.mark import KeepRules, MarkStats, mark
 from artifact_gc.collect.object_info import ObjectInfo
-from artifact_gc.refs.reachability import ReferenceSet
+from artifact_gc.refs.reachability import Match, ReferenceSet
 from artifact_gc.refs.uris import Location
 
 BUCKET = "b"
@@ -134,11 +134,12 @@ def test_the_decision_sql_decides_and_counts_as_mark(
     columnar = MarkStats()
     decided = decision_sql("SELECT * FROM objects", reference, prefixes, tuple(globs))
     params = {"cutoff": CUTOFF}
-    if add_counts(con.sql(counts_sql(decided, columnar.largest_limit), params=params).fetchall(), columnar):
-        suspects = [
-            k for (k,) in con.sql(f"SELECT key FROM ({decided}) WHERE ambiguous", params=params).fetchall()
-        ]
-        columnar.protected_non_folder += count_mid_name(suspects, reference)
+    suspects = add_counts(
+        con.sql(counts_sql(decided, columnar.largest_limit), params=params).fetchall(), columnar
+    )
+    if suspects:
+        (folder,) = con.sql(folder_matches_sql(decided), params=params).fetchall()[0]
+        columnar.protected_non_folder += suspects - folder
     garbage = [
         k for (k,) in con.sql(f"SELECT key FROM ({decided}) WHERE decision = 0", params=params).fetchall()
     ]
@@ -162,3 +163,31 @@ def test_the_decision_sql_decides_and_counts_as_mark(
 def test_a_reference_to_the_whole_bucket_protects_every_key() -> None:
     assert protection_sql([0, 3]) == "0"
     assert protection_sql([]) == "CAST(NULL AS INTEGER)"
+
+
+def test_mid_name_matches_are_settled_in_sql_as_reference_set_settles_them() -> None:
+    reference = reference_set(["models/v1", "models/v10"])
+    keys = ["models/v10/x", "models/v11/x", "models/v10x", "models/v1/y", "models/v10"]
+    expected = sum(reference.match(k) is Match.NON_FOLDER for k in keys)
+    assert expected == 2  # v11/x (no longer reference starts with v11) and v10x (no folder ancestor is one)
+    con = duckdb_con()
+    load_refs(con, reference)
+    rows = [
+        {
+            "key": k,
+            "size": 1,
+            "last_modified": NOW,
+            "etag": '"e"',
+            "storage_class": "STANDARD",
+            "current_version_id": None,
+        }
+        for k in keys
+    ]
+    con.register("objects", pa.Table.from_pylist(rows, schema=OBJECT_SCHEMA))
+    decided = decision_sql("SELECT * FROM objects", reference, ("models/",), ())
+    stats = MarkStats()
+    suspects = add_counts(con.sql(counts_sql(decided, 10), params={"cutoff": CUTOFF}).fetchall(), stats)
+    (folder,) = con.sql(folder_matches_sql(decided), params={"cutoff": CUTOFF}).fetchall()[0]
+    # v10/x, v10x and v10 itself were ambiguous; v10/x and v10 are folder matches after all
+    assert (suspects, folder) == (3, 2)
+    assert stats.protected_non_folder + suspects - folder == expected

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from artifact_gc.collect.mark import MarkStats
 from artifact_gc.errors import UsageError
-from artifact_gc.refs.reachability import Match, ReferenceSet
+from artifact_gc.refs.reachability import ReferenceSet
 
 # The columns an object source hands to the mark (one row per current object).
 OBJECT_SCHEMA = pa.schema(
@@ -216,9 +216,18 @@ def add_counts(rows: list[tuple[Any, ...]], stats: MarkStats) -> int:
     return suspects
 
 
-def count_mid_name(keys: list[str], refs: ReferenceSet) -> int:
-    """How many of the suspect keys ``ReferenceSet.match`` calls a mid-name match."""
-    return sum(refs.match(key) is Match.NON_FOLDER for key in keys)
+def folder_matches_sql(decided: str) -> str:
+    """How many ``ambiguous`` rows ``ReferenceSet.match`` calls a folder match after all: the key, or one of
+    its folder ancestors, is a reference (table ``allkeys``). Ancestors shorter than the protecting
+    reference need no exclusion: no reference is a shorter prefix of the key (it would be the protecting
+    one in the prefix-free set)."""
+    return f"""
+        SELECT count(DISTINCT key) FROM (
+            SELECT key, unnest(list_append(
+                [array_to_string(parts[1:i], '/') FOR i IN range(1, len(parts))], key)) AS ancestor
+            FROM (SELECT key, string_split(key, '/') AS parts FROM ({decided}) WHERE ambiguous)
+        ) WHERE ancestor IN (SELECT k FROM allkeys)
+    """
 
 
 def note_largest(stats: MarkStats, sized_keys: list[tuple[int, str]]) -> None:

@@ -18,9 +18,9 @@ from typing import Any
 from artifact_gc.collect.columnar import (
     add_counts,
     continuations,
-    count_mid_name,
     counts_sql,
     decision_sql,
+    folder_matches_sql,
     reference_rows,
     sql_literal,
 )
@@ -114,7 +114,7 @@ def source_sql(manifest: InventoryManifest, paths: list[Path], versioned: bool, 
 
 
 def load_refs(con: Any, refs: ReferenceSet) -> None:
-    """The tables :func:`decision_sql` reads: ``refs`` and ``conts``."""
+    """The tables the mark's SQL reads: ``refs``, ``conts`` and ``allkeys``."""
     _, pa, _ = _modules()
     names, lengths = reference_rows(refs)
     con.register(
@@ -123,6 +123,8 @@ def load_refs(con: Any, refs: ReferenceSet) -> None:
     con.execute("CREATE OR REPLACE TABLE refs AS SELECT * FROM refs_arrow")
     con.register("conts_arrow", pa.table({"cont": pa.array(continuations(refs), pa.string())}))
     con.execute("CREATE OR REPLACE TABLE conts AS SELECT * FROM conts_arrow")
+    con.register("allkeys_arrow", pa.table({"k": pa.array(sorted(refs.all_keys), pa.string())}))
+    con.execute("CREATE OR REPLACE TABLE allkeys AS SELECT * FROM allkeys_arrow")
 
 
 CANDIDATE_COLUMNS = "key, size, last_modified, etag, storage_class, current_version_id, prefix"
@@ -223,8 +225,8 @@ def plan_from_inventory(
             decisions = f"SELECT * FROM read_parquet({sql_literal(str(kept), 'scratch file')})"
             suspects = add_counts(con.sql(counts_sql(decisions, stats.largest_limit)).fetchall(), stats)
             if suspects:
-                for batch in _batches(con.sql(f"SELECT key FROM ({decisions}) WHERE ambiguous")):
-                    stats.protected_non_folder += count_mid_name(batch.column("key").to_pylist(), refs)
+                (folder,) = con.sql(folder_matches_sql(decisions)).fetchall()[0]
+                stats.protected_non_folder += suspects - folder
             header = header_for(snapshot)
             _write_plan(
                 con,
