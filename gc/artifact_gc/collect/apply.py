@@ -389,6 +389,9 @@ def execute_apply(
                 for planned_batch in _batches(
                     (c for c in iter_candidates(prepared.plan_path) if still_to_do(c)), options.batch_size
                 ):
+                    # a free worker first: the registry filter below must be as fresh as the deletion
+                    while len(in_flight) >= max(1, options.concurrency):
+                        collect()
                     if before_batch:
                         before_batch()
                     if clock() - last_read >= options.registry_refresh_seconds:
@@ -398,8 +401,6 @@ def execute_apply(
                     batch = _unprotected(planned_batch, refs, kept, result)
                     if not batch:
                         continue
-                    while len(in_flight) >= max(1, options.concurrency):
-                        collect()
                     in_flight.append(pool.submit(process, batch))
                 while in_flight:
                     collect()
