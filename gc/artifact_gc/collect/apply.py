@@ -377,10 +377,13 @@ def execute_apply(
 
         in_flight: deque[Future[tuple[ApplyResult, list[dict[str, Any]]]]] = deque()
 
-        def collect() -> None:
-            part, part_tagged = in_flight.popleft().result()
+        def absorb(future: Future[tuple[ApplyResult, list[dict[str, Any]]]]) -> None:
+            part, part_tagged = future.result()
             result.merge(part)
             tagged.extend(part_tagged)
+
+        def collect() -> None:
+            absorb(in_flight.popleft())
             if on_batch:
                 on_batch(result)
 
@@ -409,9 +412,7 @@ def execute_apply(
                 # audited; count what they did before the reason is raised
                 for future in in_flight:
                     with contextlib.suppress(Exception):
-                        part, part_tagged = future.result()
-                        result.merge(part)
-                        tagged.extend(part_tagged)
+                        absorb(future)
         write_ledger(
             s3,
             bucket,

@@ -41,9 +41,7 @@ def list_pages(s3: Any, bucket: str, prefix: str, versioned: bool) -> Iterator[l
     try:
         for page in s3.get_paginator(operation).paginate(Bucket=bucket, Prefix=prefix):
             yield current_objects(page, versioned)
-    except ClientError as exc:
-        raise AwsError(f"listing s3://{bucket}/{prefix} failed: {aws_message(exc)}") from exc
-    except BotoCoreError as exc:
+    except (ClientError, BotoCoreError) as exc:
         raise AwsError(f"listing s3://{bucket}/{prefix} failed: {aws_message(exc)}") from exc
 
 

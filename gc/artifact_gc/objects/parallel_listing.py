@@ -5,7 +5,7 @@ delimiter fan-out instead: a folder is listed with ``Delimiter="/"``, which retu
 and its sub-folders; the direct objects are handled there and then, and each sub-folder becomes a listing
 of its own. Folders are split breadth-first until there are enough listings to keep the workers busy,
 then each remaining folder is listed whole. Every key belongs to exactly one listing and every page is
-requested once. Each listing yields its objects in key order; the caller merges them.
+requested once. Each listing hands its objects over in key order; the caller merges them.
 
 Threads suffice to overlap the round trips (botocore parses a page while holding the GIL, so the gain is
 bounded by the parsing, about 2-3x on two cores); retries and SlowDown back-off stay botocore's.
@@ -14,9 +14,9 @@ bounded by the parsing, about 2-3x on two cores); retries and SlowDown back-off 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -26,7 +26,6 @@ from artifact_gc.errors import AwsError
 from artifact_gc.objects.listing import current_objects
 
 MAX_SPLIT_DEPTH = 4
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,68 +47,44 @@ def _pages(
         raise AwsError(f"listing s3://{bucket}/{prefix} failed: {aws_message(exc)}") from exc
 
 
-def _split(
-    s3: Any, bucket: str, folder: str, versioned: bool, handle: Callable[[Listing, list[ObjectInfo]], T]
-) -> tuple[list[str], list[T]]:
+Handler = Callable[[Listing, list[ObjectInfo]], None]
+
+
+def _split(s3: Any, bucket: str, folder: str, versioned: bool, handle: Handler) -> list[str]:
     """List ``folder`` with a delimiter: handle its direct objects page by page, return its sub-folders."""
     subfolders: list[str] = []
-    results: list[T] = []
     part = Listing(folder, direct_only=True)
     for page in _pages(s3, bucket, folder, versioned, "/"):
         subfolders += [p["Prefix"] for p in page.get("CommonPrefixes", ())]
-        results.append(handle(part, current_objects(page, versioned)))
-    return subfolders, results
+        handle(part, current_objects(page, versioned))
+    return subfolders
 
 
-def _whole(
-    s3: Any,
-    bucket: str,
-    folders: list[str],
-    versioned: bool,
-    handle: Callable[[Listing, list[ObjectInfo]], T],
-) -> list[T]:
+def _whole(s3: Any, bucket: str, folders: list[str], versioned: bool, handle: Handler) -> None:
     """List sibling folders whole, one after another (they are sorted and disjoint: so is their output)."""
     part = Listing(folders[0], direct_only=False)
-    return [
-        handle(part, current_objects(page, versioned))
-        for folder in folders
-        for page in _pages(s3, bucket, folder, versioned, None)
-    ]
+    for folder in folders:
+        for page in _pages(s3, bucket, folder, versioned, None):
+            handle(part, current_objects(page, versioned))
 
 
 def list_in_parallel(
-    s3: Any,
-    bucket: str,
-    prefix: str,
-    versioned: bool,
-    workers: int,
-    handle: Callable[[Listing, list[ObjectInfo]], T],
-) -> list[tuple[Listing, list[T]]]:
-    """Every current object under ``prefix``, each page handed once to ``handle(listing, objects)`` from a
-    worker thread (``handle`` must be thread-safe per listing: pages of one listing arrive in key order,
-    from one thread). Returns each listing with the results of its pages, listings in key order.
+    s3: Any, bucket: str, prefix: str, versioned: bool, workers: int, handle: Handler
+) -> None:
+    """Hand every current object under ``prefix`` to ``handle(listing, objects)``, a page at a time, from
+    worker threads. Pages of one listing arrive in key order, from one thread; listings are disjoint.
 
     A prefix that does not end in "/" is split at its first "/" level below it like any other."""
-    done: list[tuple[Listing, list[T]]] = []
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="artifact-gc-list") as pool:
         folders = [prefix]
         depth = 0
         while folders and depth < MAX_SPLIT_DEPTH and len(folders) < workers * 4:
-            futures: list[tuple[str, Future[tuple[list[str], list[T]]]]] = [
-                (folder, pool.submit(_split, s3, bucket, folder, versioned, handle)) for folder in folders
-            ]
-            folders = []
-            for folder, future in futures:
-                subfolders, results = future.result()
-                done.append((Listing(folder, direct_only=True), results))
-                folders += subfolders
+            splits = [pool.submit(_split, s3, bucket, folder, versioned, handle) for folder in folders]
+            folders = [sub for split in splits for sub in split.result()]
             depth += 1
         # at most workers * 4 listings of whole folders: contiguous groups of the sorted sub-folders
         folders.sort()
         size = max(1, -(-len(folders) // (workers * 4)))
         groups = [folders[i : i + size] for i in range(0, len(folders), size)]
-        wholes = [(group[0], pool.submit(_whole, s3, bucket, group, versioned, handle)) for group in groups]
-        for first, whole in wholes:
-            done.append((Listing(first, direct_only=False), whole.result()))
-    done.sort(key=lambda item: item[0].prefix)
-    return done
+        for whole in [pool.submit(_whole, s3, bucket, group, versioned, handle) for group in groups]:
+            whole.result()
