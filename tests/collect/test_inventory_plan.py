@@ -304,3 +304,33 @@ def test_a_bad_thread_count_is_a_usage_error(
         connect(tmp_path)
     monkeypatch.setenv("ARTIFACT_GC_THREADS", "1")
     assert connect(tmp_path).execute("SELECT current_setting('threads')").fetchall() == [(1,)]
+
+
+def test_a_data_file_that_is_not_its_format_is_refused_by_plan_and_report(
+    world: World, tmp_path: Path
+) -> None:
+    """A file whose MD5 matches but that is not Parquet: both readers say so (exit 3), no traceback."""
+    from artifact_gc.report.build import load_prices, run_report
+
+    populate(world)
+    manifest = write_delivery(
+        tmp_path / "dest", bucket_rows(world.s3, BUCKET, False), BUCKET, "Parquet", False, world.now
+    )
+    document = json.loads(manifest.read_text())
+    for entry in document["files"]:
+        (tmp_path / "dest" / entry["key"]).write_bytes(b"not parquet at all")
+        entry["MD5checksum"] = hashlib.md5(b"not parquet at all").hexdigest()
+    body = json.dumps(document).encode()
+    manifest.write_bytes(body)
+    (manifest.parent / "manifest.checksum").write_text(hashlib.md5(body).hexdigest())
+    assert "cannot be read as Parquet with the manifest's schema" in refused(world, tmp_path, str(manifest))
+    with pytest.raises(SafetyError, match="cannot be read as Parquet"):
+        run_report(
+            world.clients(),
+            BUCKET,
+            ("",),
+            1,
+            load_prices("us-east-1"),
+            world.now,
+            inventory_location=str(manifest),
+        )

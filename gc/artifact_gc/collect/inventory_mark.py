@@ -7,6 +7,7 @@ which spills to disk beyond ``memory_limit``. Only the references live in memory
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -27,7 +28,7 @@ from artifact_gc.collect.columnar import (
 from artifact_gc.collect.mark import MarkStats
 from artifact_gc.collect.planfile import PLAN_FORMAT_VERSION, PLAN_KIND, header_digest, isoformat
 from artifact_gc.errors import SafetyError, UsageError
-from artifact_gc.objects.inventory import all_data_files, find_delivery
+from artifact_gc.objects.inventory import Delivery, all_data_files, find_delivery
 from artifact_gc.objects.inventory_manifest import InventoryManifest
 from artifact_gc.refs.reachability import ReferenceSet
 
@@ -86,6 +87,38 @@ def _raw_sql(manifest: InventoryManifest, paths: list[Path], con: Any) -> tuple[
     return f"SELECT * FROM read_parquet({where})", "key", "{}"
 
 
+def _entry_columns(columns: tuple[str, ...], truth: str) -> tuple[str, str, str]:
+    """SQL for is_latest, is_delete_marker and storage_class, whichever of them the inventory holds."""
+    latest = truth.format("is_latest") if "is_latest" in columns else "TRUE"
+    marker = (
+        f"coalesce({truth.format('is_delete_marker')}, FALSE)" if "is_delete_marker" in columns else "FALSE"
+    )
+    storage = (
+        "coalesce(nullif(storage_class, ''), 'STANDARD')" if "storage_class" in columns else "'STANDARD'"
+    )
+    return latest, marker, storage
+
+
+@contextlib.contextmanager
+def _reading(delivery: Delivery, s3: Any, purpose: str) -> Iterator[tuple[Any, Path, list[Path]]]:
+    """The delivery's data files, fetched and checked, a scratch folder and a DuckDB connection. A data
+    file DuckDB cannot read as the manifest says is refused (exit 3), for a plan as for a report."""
+    duckdb, _, _ = _modules()
+    with tempfile.TemporaryDirectory(prefix=f"artifact-gc-{purpose}-") as scratch_name:
+        scratch = Path(scratch_name)
+        paths = all_data_files(delivery, s3, scratch)
+        con = connect(scratch)
+        try:
+            yield con, scratch, paths
+        except duckdb.Error as exc:
+            raise SafetyError(
+                f"inventory {delivery.location}: its data files cannot be read as "
+                f"{delivery.manifest.file_format} with the manifest's schema: {str(exc).splitlines()[0]}"
+            ) from exc
+        finally:
+            con.close()
+
+
 def source_sql(manifest: InventoryManifest, paths: list[Path], versioned: bool, con: Any) -> str:
     """The data files as OBJECT_SCHEMA rows of current objects (no delete markers, no noncurrent versions)."""
     columns = manifest.columns
@@ -94,17 +127,8 @@ def source_sql(manifest: InventoryManifest, paths: list[Path], versioned: bool, 
         version = "coalesce(nullif(version_id, ''), 'null')"  # S3 lists the null version as "null"
     else:
         version = "CAST(NULL AS VARCHAR)"
-    current = "TRUE"
-    if "is_latest" in columns:
-        marker = (
-            f"coalesce({truth.format('is_delete_marker')}, FALSE)"
-            if "is_delete_marker" in columns
-            else "FALSE"
-        )
-        current = f"{truth.format('is_latest')} AND NOT {marker}"
-    storage = (
-        "coalesce(nullif(storage_class, ''), 'STANDARD')" if "storage_class" in columns else "'STANDARD'"
-    )
+    latest, marker, storage = _entry_columns(columns, truth)
+    current = f"{latest} AND NOT {marker}" if "is_latest" in columns else "TRUE"
     return f"""
         SELECT {key} AS key, CAST(size AS BIGINT) AS size,
             CAST(last_modified_date AS TIMESTAMPTZ) AS last_modified,
@@ -186,11 +210,12 @@ def plan_from_inventory(
 ) -> dict[str, Any]:
     """Plan from the newest complete delivery at ``location``; return the header written.
 
-    DuckDB does the work in passes over the data files, each parallel and streaming: the counts (and the
-    largest candidates) in one aggregate; the keys protected by a mid-name match, only when there are any,
-    for ``ReferenceSet.match`` to confirm; then the candidates, sorted by key (spilling to disk past the
-    memory limit) and written as the plan. No row of the bucket passes through Python but the plan's."""
-    duckdb, _, _ = _modules()
+    DuckDB decides every row once, into a scratch Parquet file; then, from that file: the counts and the
+    largest candidates in one aggregate; the mid-name matches a longer reference might end at a folder
+    boundary of, settled by a semi-join on the keys' folder ancestors; the candidates, sorted by key
+    (spilling to disk past the memory limit) and written as the plan. No row of the bucket passes through
+    Python but the plan's."""
+    _modules()
     delivery = find_delivery(location, s3, bucket, now, max_age_seconds)
     manifest = delivery.manifest
     snapshot = {
@@ -200,48 +225,37 @@ def plan_from_inventory(
         "all_versions": manifest.versions,
         "files": len(manifest.files),
     }
-    with tempfile.TemporaryDirectory(prefix="artifact-gc-mark-") as scratch_name:
-        scratch = Path(scratch_name)
-        paths = all_data_files(delivery, s3, scratch)
-        con = connect(scratch)
-        try:
-            load_refs(con, refs)
-            decided = decision_sql(source_sql(manifest, paths, versioned, con), refs, prefixes, keep_globs)
-            # The decisions are made once, in one parallel pass, and kept in a scratch Parquet file with
-            # only what the later passes read: the key and the plan's columns of candidates (and the key
-            # of ambiguous matches), the counters' columns of every row.
-            kept = scratch / "decided.parquet"
-            con.execute(
-                f"""COPY (
-                    SELECT decision, prefix, storage_class, size, mid_name, ambiguous,
-                        CASE WHEN decision = 0 OR ambiguous THEN key END AS key,
-                        CASE WHEN decision = 0 THEN last_modified END AS last_modified,
-                        CASE WHEN decision = 0 THEN etag END AS etag,
-                        CASE WHEN decision = 0 THEN current_version_id END AS current_version_id
-                    FROM ({decided})
-                ) TO {sql_literal(str(kept), "scratch file")} (FORMAT parquet)""",
-                {"cutoff": cutoff},
-            )
-            decisions = f"SELECT * FROM read_parquet({sql_literal(str(kept), 'scratch file')})"
-            suspects = add_counts(con.sql(counts_sql(decisions, stats.largest_limit)).fetchall(), stats)
-            if suspects:
-                (folder,) = con.sql(folder_matches_sql(decisions)).fetchall()[0]
-                stats.protected_non_folder += suspects - folder
-            header = header_for(snapshot)
-            _write_plan(
-                con,
-                f"SELECT {CANDIDATE_COLUMNS} FROM ({decisions}) WHERE decision = 0 ORDER BY key",
-                {},
-                out,
-                header,
-            )
-        except duckdb.Error as exc:
-            raise SafetyError(
-                f"inventory {delivery.location}: its data files cannot be read as {manifest.file_format} "
-                f"with the manifest's schema: {str(exc).splitlines()[0]}"
-            ) from exc
-        finally:
-            con.close()
+    with _reading(delivery, s3, "mark") as (con, scratch, paths):
+        load_refs(con, refs)
+        decided = decision_sql(source_sql(manifest, paths, versioned, con), refs, prefixes, keep_globs)
+        # The decisions are made once, in one parallel pass, and kept in a scratch Parquet file with
+        # only what the later passes read: the key and the plan's columns of candidates (and the key
+        # of ambiguous matches), the counters' columns of every row.
+        kept = scratch / "decided.parquet"
+        con.execute(
+            f"""COPY (
+                SELECT decision, prefix, storage_class, size, mid_name, ambiguous,
+                    CASE WHEN decision = 0 OR ambiguous THEN key END AS key,
+                    CASE WHEN decision = 0 THEN last_modified END AS last_modified,
+                    CASE WHEN decision = 0 THEN etag END AS etag,
+                    CASE WHEN decision = 0 THEN current_version_id END AS current_version_id
+                FROM ({decided})
+            ) TO {sql_literal(str(kept), "scratch file")} (FORMAT parquet)""",
+            {"cutoff": cutoff},
+        )
+        decisions = f"SELECT * FROM read_parquet({sql_literal(str(kept), 'scratch file')})"
+        suspects = add_counts(con.sql(counts_sql(decisions, stats.largest_limit)).fetchall(), stats)
+        if suspects:
+            (folder,) = con.sql(folder_matches_sql(decisions)).fetchall()[0]
+            stats.protected_non_folder += suspects - folder
+        header = header_for(snapshot)
+        _write_plan(
+            con,
+            f"SELECT {CANDIDATE_COLUMNS} FROM ({decisions}) WHERE decision = 0 ORDER BY key",
+            {},
+            out,
+            header,
+        )
     return header
 
 
@@ -257,27 +271,15 @@ def inventory_versions(
     """Every version under ``prefixes`` from an inventory delivery, as ``scan_versions`` yields them from
     a listing: DuckDB sorts the rows by key, newest first (spilling to disk), and the same walk turns them
     into records. All data files are fetched first (the sort needs them all): disk, not memory."""
-    from artifact_gc.objects.inventory import all_data_files
     from artifact_gc.objects.versions import Entry, VersionWalk
 
     _modules()
     delivery = find_delivery(location, s3, bucket, now, max_age_seconds)
     manifest = delivery.manifest
     columns = manifest.columns
-    with tempfile.TemporaryDirectory(prefix="artifact-gc-report-") as scratch_name:
-        scratch = Path(scratch_name)
-        paths = all_data_files(delivery, s3, scratch)
-        con = connect(scratch)
+    with _reading(delivery, s3, "report") as (con, _, paths):
         raw, key, truth = _raw_sql(manifest, paths, con)
-        latest = truth.format("is_latest") if "is_latest" in columns else "TRUE"
-        marker = (
-            f"coalesce({truth.format('is_delete_marker')}, FALSE)"
-            if "is_delete_marker" in columns
-            else "FALSE"
-        )
-        storage = (
-            "coalesce(nullif(storage_class, ''), 'STANDARD')" if "storage_class" in columns else "'STANDARD'"
-        )
+        latest, marker, storage = _entry_columns(columns, truth)
         scope = " OR ".join(f"starts_with(k, {sql_literal(p, 'prefix')})" for p in prefixes) or "TRUE"
         query = f"""
             SELECT * FROM (
@@ -301,4 +303,3 @@ def inventory_versions(
             ]
             counts.delete_markers += sum(e.marker for e in entries)
             yield from walk.records(entries)
-        con.close()
