@@ -17,6 +17,10 @@ DEFAULT_PATH_ATTRIBUTE = "s3_path"  # the registry attribute that holds artifact
 DEFAULT_MIN_AGE_DAYS = 7
 
 
+# An inventory delivery older than this is refused unless --max-inventory-age says otherwise.
+DEFAULT_MAX_INVENTORY_AGE = "48h"
+
+
 @dataclass(frozen=True)
 class GcConfig:
     """What to collect and where. ``None``/empty means "not given by anyone"."""

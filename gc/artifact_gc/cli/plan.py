@@ -48,7 +48,7 @@ from artifact_gc.cli.options import (
     progress_bar,
 )
 from artifact_gc.collect.planner import PlanOptions, raise_if_refused, run_plan
-from artifact_gc.config import parse_duration
+from artifact_gc.config import DEFAULT_MAX_INVENTORY_AGE, parse_duration
 from artifact_gc.registry.sources import SkipRule
 from artifact_gc.render.run_summary import human_bytes, plan_summary, print_plan
 from artifact_gc.terraform.runner import DEFAULT_TIMEOUT
@@ -167,7 +167,7 @@ def plan(
             max_delete_bytes=max_delete_bytes,
             list_concurrency=list_concurrency,
             max_inventory_age_seconds=parse_duration(
-                config.max_inventory_age or "48h", "--max-inventory-age"
+                config.max_inventory_age or DEFAULT_MAX_INVENTORY_AGE, "--max-inventory-age"
             ),
         )
         clients = AwsClients(AwsSettings(region=config.region, profile=profile, endpoint_url=endpoint_url))

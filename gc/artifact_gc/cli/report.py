@@ -26,7 +26,7 @@ from artifact_gc.cli.options import (
     out_console,
     progress_bar,
 )
-from artifact_gc.config import parse_duration
+from artifact_gc.config import DEFAULT_MAX_INVENTORY_AGE, parse_duration
 from artifact_gc.cost.lifecycle_lint import BucketFacts, lint
 from artifact_gc.errors import (
     SafetyError,
@@ -142,7 +142,7 @@ def report(
             },
             terraform_timeout,
         )
-        max_age = parse_duration(config.max_inventory_age or "48h", "--max-inventory-age")
+        max_age = parse_duration(config.max_inventory_age or DEFAULT_MAX_INVENTORY_AGE, "--max-inventory-age")
         if not config.bucket:
             raise UsageError("no bucket: give --bucket, ARTIFACT_GC_BUCKET, or --tf-dir/--tf-outputs")
         clients = AwsClients(AwsSettings(region=config.region, profile=profile, endpoint_url=endpoint_url))

@@ -21,7 +21,7 @@ from artifact_gc.collect.mark import KeepRules, MarkStats, mark
 from artifact_gc.collect.object_info import ObjectInfo
 from artifact_gc.collect.planfile import PlanWriter, candidate_record, isoformat
 from artifact_gc.collect.safety import check_delete_limits
-from artifact_gc.config import GcConfig, normalise_prefixes
+from artifact_gc.config import DEFAULT_MAX_INVENTORY_AGE, GcConfig, normalise_prefixes, parse_duration
 from artifact_gc.errors import AwsError, SafetyError, UsageError
 from artifact_gc.objects.listing import bucket_versioning, list_pages
 from artifact_gc.objects.parallel_listing import Listing, list_in_parallel
@@ -54,7 +54,7 @@ class PlanOptions:
     accept_registry_shrink: bool = False
     max_delete_fraction: float = 0.5
     max_delete_bytes: int | None = None
-    max_inventory_age_seconds: float = 48 * 3600
+    max_inventory_age_seconds: float = parse_duration(DEFAULT_MAX_INVENTORY_AGE, "--max-inventory-age")
     list_concurrency: int = 1  # parallel listings per scope prefix (1: one ListObjects loop)
 
 

@@ -11,6 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from artifact_gc.aws import AwsClients, aws_message, error_code
 from artifact_gc.collect.planfile import iter_candidates, read_header
+from artifact_gc.config import DEFAULT_MAX_INVENTORY_AGE, parse_duration
 from artifact_gc.cost.lifecycle_lint import BucketFacts, lint
 from artifact_gc.cost.prices import Prices, parse_prices
 from artifact_gc.cost.simulate import PopulationBuilder, project
@@ -102,7 +103,7 @@ def run_report(
     plan_path: Path | None = None,
     growth_gb_per_month: float = 0.0,
     inventory_location: str | None = None,
-    max_inventory_age_seconds: float = 48 * 3600,
+    max_inventory_age_seconds: float = parse_duration(DEFAULT_MAX_INVENTORY_AGE, "--max-inventory-age"),
 ) -> dict[str, Any]:
     if depth < 1:
         raise UsageError(f"--depth {depth}: must be 1 or more")
