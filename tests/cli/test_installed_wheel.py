@@ -9,6 +9,7 @@ import subprocess
 import sys
 import venv
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv.create(root / "venv", with_pip=True)
     pip = root / "venv" / "bin" / "pip"
     done = subprocess.run(
-        [str(pip), "install", "--quiet", "--disable-pip-version-check", f"{wheel}[terraform]"],
+        [str(pip), "install", "--quiet", "--disable-pip-version-check", f"{wheel}[terraform,inventory]"],
         capture_output=True,
         text=True,
         check=False,
@@ -95,6 +96,21 @@ def test_every_subcommand_works_installed_from_any_directory(
     plan = run(installed, elsewhere, stack, "plan", "--tf-outputs", "outputs.json", "--out", "plan.jsonl",
                "--max-delete-fraction", "0.9")  # fmt: skip
     assert plan.returncode == 0, plan.stderr
+    # the same plan from an S3 Inventory delivery (artifact-gc[inventory]), written as Parquet
+    from artifact_gc.collect.planfile import iter_candidates
+
+    from inventory_builder import bucket_rows, write_delivery
+
+    versioned = stack.client("s3").get_bucket_versioning(Bucket=bucket).get("Status") == "Enabled"
+    rows = bucket_rows(stack.client("s3"), bucket, versioned)
+    manifest = write_delivery(
+        elsewhere / "dest", rows, bucket, "Parquet", versioned, datetime.now(timezone.utc)
+    )
+    inventory = run(installed, elsewhere, stack, "plan", "--tf-outputs", "outputs.json", "--out", "plan.parquet",
+                    "--max-delete-fraction", "0.9", "--inventory", str(manifest))  # fmt: skip
+    assert inventory.returncode == 0, inventory.stderr
+    keys = [c.obj.key for c in iter_candidates(elsewhere / "plan.jsonl")]
+    assert keys and [c.obj.key for c in iter_candidates(elsewhere / "plan.parquet")] == keys
     report = run(installed, elsewhere, stack, "report", "--bucket", bucket, "--format", "html",
                  "--out", "report.html", "--plan", "plan.jsonl")  # fmt: skip
     assert report.returncode == 0, report.stderr
