@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from artifact_gc.cli import app
 from artifact_gc.collect import control
 from artifact_gc.collect.apply import ApplyOptions, execute_apply, prepare_apply
+from artifact_gc.collect.planfile import iter_candidates
 from artifact_gc.collect.planner import PlanOptions, raise_if_refused, run_plan
 from artifact_gc.config import GcConfig
 from artifact_gc.errors import SafetyError
@@ -229,3 +230,28 @@ def test_a_recoverable_delete_says_so(versioned_world: World, tmp_path: Path) ->
     result = CliRunner().invoke(app, ["apply", str(plan), "--yes", "--max-delete-fraction", "1"])
     text = " ".join(result.output.split())
     assert "Add a delete marker to 1 objects" in text and "Recoverable" in text and "Permanently" not in text
+
+
+def test_with_batches_in_flight_a_newly_registered_artifact_is_still_kept(
+    world: World, tmp_path: Path
+) -> None:
+    """--concurrency: the registry is re-read before each batch is filtered, so a reference added while
+    earlier batches are in flight still protects the later candidates it names."""
+    seed(world, models=3)
+    for i in range(8):
+        world.put(f"models/old-{i}/w.bin")
+    plan = planned(world, tmp_path)
+    candidates = [c.obj.key for c in iter_candidates(plan)]
+    last = candidates[-1]
+    opts = options(tmp_path, concurrency=3, batch_size=1, registry_refresh_seconds=0)
+    prepared = prepare_apply(plan, GcConfig(), opts, world.clients(), datetime.now(timezone.utc))
+    registered = []
+
+    def register_once(_: object) -> None:
+        if not registered:
+            world.register(last)
+            registered.append(last)
+
+    result = execute_apply(prepared, world.clients(), opts, sleep=lambda s: None, on_batch=register_once)
+    assert last in world.listed_keys() and result.newly_protected == [last]
+    assert not set(candidates[:-4]) & world.listed_keys()  # the batches before it were deleted
