@@ -15,6 +15,7 @@ from __future__ import annotations
 import heapq
 import re
 from bisect import bisect_right
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -123,6 +124,20 @@ def reference_rows(refs: ReferenceSet) -> tuple[list[str], list[int]]:
     return list(refs.prefixes), [len(prefix) for prefix in refs.prefixes]
 
 
+@dataclass(frozen=True)
+class ReferenceTables:
+    """The three tables the mark's SQL reads, as plain lists: built once from a ``ReferenceSet`` and
+    small enough to ship to every worker that decides rows (DuckDB threads or Spark executors)."""
+
+    refs: list[str]  # the sorted prefix-free references (table refs: ref, len)
+    conts: list[str]  # :func:`continuations` (table conts: cont)
+    allkeys: list[str]  # every reference key, sorted (table allkeys: k)
+
+    @classmethod
+    def of(cls, refs: ReferenceSet) -> ReferenceTables:
+        return cls(list(refs.prefixes), continuations(refs), sorted(refs.all_keys))
+
+
 def continuations(refs: ReferenceSet) -> list[str]:
     """The ``conts`` table: for each prefix-free reference R, R plus the next character of every longer
     reference that starts with R.
@@ -139,6 +154,42 @@ def continuations(refs: ReferenceSet) -> list[str]:
                 break
             found.add(longer[: len(ref) + 1])
     return sorted(found)
+
+
+def inventory_expressions(file_format: str, columns: tuple[str, ...]) -> dict[str, str]:
+    """SQL over an inventory's raw columns (as its manifest names them) for what the mark and the report
+    read: ``key`` (CSV keys are URL-encoded, form style: '+' is a space, '%2B' a plus), ``latest``,
+    ``marker`` and ``storage_class``, whichever of them the inventory holds."""
+    csv = file_format == "CSV"
+    truth = "lower({}) = 'true'" if csv else "{}"
+    return {
+        "key": "url_decode(replace(key, '+', '%20'))" if csv else "key",
+        "latest": truth.format("is_latest") if "is_latest" in columns else "TRUE",
+        "marker": f"coalesce({truth.format('is_delete_marker')}, FALSE)"
+        if "is_delete_marker" in columns
+        else "FALSE",
+        "storage_class": "coalesce(nullif(storage_class, ''), 'STANDARD')"
+        if "storage_class" in columns
+        else "'STANDARD'",
+    }
+
+
+def current_objects_sql(raw: str, file_format: str, columns: tuple[str, ...], versioned: bool) -> str:
+    """The raw inventory rows of ``raw`` as OBJECT_SCHEMA rows of current objects (no delete markers, no
+    noncurrent versions). Inventory ETags carry no quotes; the plan spells them as ListObjects does."""
+    found = inventory_expressions(file_format, columns)
+    if "version_id" in columns and versioned:
+        version = "coalesce(nullif(version_id, ''), 'null')"  # S3 lists the null version as "null"
+    else:
+        version = "CAST(NULL AS VARCHAR)"
+    current = f"{found['latest']} AND NOT {found['marker']}" if "is_latest" in columns else "TRUE"
+    return f"""
+        SELECT {found["key"]} AS key, CAST(size AS BIGINT) AS size,
+            CAST(last_modified_date AS TIMESTAMPTZ) AS last_modified,
+            '"' || e_tag || '"' AS etag, {found["storage_class"]} AS storage_class,
+            {version} AS current_version_id
+        FROM ({raw}) WHERE {current}
+    """
 
 
 def decision_sql(
@@ -216,18 +267,23 @@ def add_counts(rows: list[tuple[Any, ...]], stats: MarkStats) -> int:
     return suspects
 
 
-def folder_matches_sql(decided: str) -> str:
-    """How many ``ambiguous`` rows ``ReferenceSet.match`` calls a folder match after all: the key, or one of
-    its folder ancestors, is a reference (table ``allkeys``). Ancestors shorter than the protecting
+def folder_match_keys_sql(decided: str) -> str:
+    """The ``ambiguous`` rows' keys that ``ReferenceSet.match`` calls a folder match after all: the key, or
+    one of its folder ancestors, is a reference (table ``allkeys``). Ancestors shorter than the protecting
     reference need no exclusion: no reference is a shorter prefix of the key (it would be the protecting
     one in the prefix-free set)."""
     return f"""
-        SELECT count(DISTINCT key) FROM (
+        SELECT DISTINCT key FROM (
             SELECT key, unnest(list_append(
                 [array_to_string(parts[1:i], '/') FOR i IN range(1, len(parts))], key)) AS ancestor
             FROM (SELECT key, string_split(key, '/') AS parts FROM ({decided}) WHERE ambiguous)
         ) WHERE ancestor IN (SELECT k FROM allkeys)
     """
+
+
+def folder_matches_sql(decided: str) -> str:
+    """How many ``ambiguous`` rows are folder matches after all (:func:`folder_match_keys_sql`)."""
+    return f"SELECT count(*) FROM ({folder_match_keys_sql(decided)})"
 
 
 def note_largest(stats: MarkStats, sized_keys: list[tuple[int, str]]) -> None:

@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from artifact_gc.collect.columnar import (
+    ReferenceTables,
     add_counts,
-    continuations,
     counts_sql,
+    current_objects_sql,
     decision_sql,
     folder_matches_sql,
-    reference_rows,
+    inventory_expressions,
     sql_literal,
 )
 from artifact_gc.collect.mark import MarkStats
@@ -66,37 +67,23 @@ def connect(scratch: Path, memory_limit: str = "1GB") -> Any:
     return con
 
 
-def _raw_sql(manifest: InventoryManifest, paths: list[Path], con: Any) -> tuple[str, str, str]:
-    """The data files as rows of the manifest's columns: (SQL, key expression, boolean template)."""
+def _raw_sql(manifest: InventoryManifest, paths: list[Path], con: Any) -> str:
+    """The data files as rows of the manifest's columns (CSV columns all text, as written)."""
     columns = manifest.columns
     where = "[" + ", ".join(sql_literal(str(path), "inventory data file") for path in paths) + "]"
     if manifest.file_format == "CSV":
         spec = "{" + ", ".join(f"{sql_literal(c, 'column')}: 'VARCHAR'" for c in columns) + "}"
-        raw = (
+        return (
             f"SELECT * FROM read_csv({where}, header = false, columns = {spec}, delim = ',', quote = '\"', "
             "escape = '\"', auto_detect = false, compression = 'auto', strict_mode = true)"
         )
-        # CSV keys are URL-encoded, form style: '+' is a space, '%2B' a plus
-        return raw, "url_decode(replace(key, '+', '%20'))", "lower({}) = 'true'"
     if manifest.file_format == "ORC":
         import pyarrow.dataset as ds
 
         name = f"orc_{abs(hash(tuple(str(p) for p in paths)))}"
         con.register(name, ds.dataset([str(p) for p in paths], format="orc"))
-        return f"SELECT * FROM {name}", "key", "{}"
-    return f"SELECT * FROM read_parquet({where})", "key", "{}"
-
-
-def _entry_columns(columns: tuple[str, ...], truth: str) -> tuple[str, str, str]:
-    """SQL for is_latest, is_delete_marker and storage_class, whichever of them the inventory holds."""
-    latest = truth.format("is_latest") if "is_latest" in columns else "TRUE"
-    marker = (
-        f"coalesce({truth.format('is_delete_marker')}, FALSE)" if "is_delete_marker" in columns else "FALSE"
-    )
-    storage = (
-        "coalesce(nullif(storage_class, ''), 'STANDARD')" if "storage_class" in columns else "'STANDARD'"
-    )
-    return latest, marker, storage
+        return f"SELECT * FROM {name}"
+    return f"SELECT * FROM read_parquet({where})"
 
 
 @contextlib.contextmanager
@@ -121,34 +108,26 @@ def _reading(delivery: Delivery, s3: Any, purpose: str) -> Iterator[tuple[Any, P
 
 def source_sql(manifest: InventoryManifest, paths: list[Path], versioned: bool, con: Any) -> str:
     """The data files as OBJECT_SCHEMA rows of current objects (no delete markers, no noncurrent versions)."""
-    columns = manifest.columns
-    raw, key, truth = _raw_sql(manifest, paths, con)
-    if "version_id" in columns and versioned:
-        version = "coalesce(nullif(version_id, ''), 'null')"  # S3 lists the null version as "null"
-    else:
-        version = "CAST(NULL AS VARCHAR)"
-    latest, marker, storage = _entry_columns(columns, truth)
-    current = f"{latest} AND NOT {marker}" if "is_latest" in columns else "TRUE"
-    return f"""
-        SELECT {key} AS key, CAST(size AS BIGINT) AS size,
-            CAST(last_modified_date AS TIMESTAMPTZ) AS last_modified,
-            '"' || e_tag || '"' AS etag, {storage} AS storage_class, {version} AS current_version_id
-        FROM ({raw}) WHERE {current}
-    """
+    raw = _raw_sql(manifest, paths, con)
+    return current_objects_sql(raw, manifest.file_format, manifest.columns, versioned)
 
 
-def load_refs(con: Any, refs: ReferenceSet) -> None:
+def load_refs(con: Any, refs: ReferenceSet | ReferenceTables) -> None:
     """The tables the mark's SQL reads: ``refs``, ``conts`` and ``allkeys``."""
     _, pa, _ = _modules()
-    names, lengths = reference_rows(refs)
+    tables = refs if isinstance(refs, ReferenceTables) else ReferenceTables.of(refs)
+    lengths = [len(ref) for ref in tables.refs]
     con.register(
-        "refs_arrow", pa.table({"ref": pa.array(names, pa.string()), "len": pa.array(lengths, pa.int32())})
+        "refs_arrow",
+        pa.table({"ref": pa.array(tables.refs, pa.string()), "len": pa.array(lengths, pa.int32())}),
     )
     con.execute("CREATE OR REPLACE TABLE refs AS SELECT * FROM refs_arrow")
-    con.register("conts_arrow", pa.table({"cont": pa.array(continuations(refs), pa.string())}))
+    con.register("conts_arrow", pa.table({"cont": pa.array(tables.conts, pa.string())}))
     con.execute("CREATE OR REPLACE TABLE conts AS SELECT * FROM conts_arrow")
-    con.register("allkeys_arrow", pa.table({"k": pa.array(sorted(refs.all_keys), pa.string())}))
+    con.register("allkeys_arrow", pa.table({"k": pa.array(tables.allkeys, pa.string())}))
     con.execute("CREATE OR REPLACE TABLE allkeys AS SELECT * FROM allkeys_arrow")
+    for name in ("refs_arrow", "conts_arrow", "allkeys_arrow"):
+        con.unregister(name)
 
 
 CANDIDATE_COLUMNS = "key, size, last_modified, etag, storage_class, current_version_id, prefix"
@@ -278,13 +257,14 @@ def inventory_versions(
     manifest = delivery.manifest
     columns = manifest.columns
     with _reading(delivery, s3, "report") as (con, _, paths):
-        raw, key, truth = _raw_sql(manifest, paths, con)
-        latest, marker, storage = _entry_columns(columns, truth)
+        raw = _raw_sql(manifest, paths, con)
+        found = inventory_expressions(manifest.file_format, columns)
         scope = " OR ".join(f"starts_with(k, {sql_literal(p, 'prefix')})" for p in prefixes) or "TRUE"
         query = f"""
             SELECT * FROM (
-                SELECT {key} AS k, CAST(last_modified_date AS TIMESTAMPTZ) AS modified, {marker} AS marker,
-                    {latest} AS latest, coalesce(CAST(size AS BIGINT), 0) AS size, {storage} AS storage_class
+                SELECT {found["key"]} AS k, CAST(last_modified_date AS TIMESTAMPTZ) AS modified,
+                    {found["marker"]} AS marker, {found["latest"]} AS latest,
+                    coalesce(CAST(size AS BIGINT), 0) AS size, {found["storage_class"]} AS storage_class
                 FROM ({raw})
             ) WHERE {scope} ORDER BY k, modified DESC, marker DESC
         """
