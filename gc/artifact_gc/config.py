@@ -224,3 +224,17 @@ def parse_duration(text: str, flag: str) -> float:
     if not match:
         raise UsageError(f"{flag} {text!r}: expected a duration such as 30m, 24h or 2d")
     return float(match[1]) * _UNIT_SECONDS[match[2]]
+
+
+def parse_spark_conf(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """``--spark-conf KEY=VALUE`` pairs as a dict; a pair without ``=`` or with an empty key is exit 2."""
+    conf: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or key != key.strip():
+            raise UsageError(
+                f"--spark-conf {pair!r}: expected KEY=VALUE with a Spark property name as KEY "
+                "(e.g. --spark-conf spark.executor.memory=4g)"
+            )
+        conf[key] = value
+    return conf

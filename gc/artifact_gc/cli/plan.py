@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -48,17 +49,26 @@ from artifact_gc.cli.options import (
     progress_bar,
 )
 from artifact_gc.collect.planner import PlanOptions, raise_if_refused, run_plan
-from artifact_gc.config import DEFAULT_MAX_INVENTORY_AGE, parse_duration
+from artifact_gc.config import DEFAULT_MAX_INVENTORY_AGE, parse_duration, parse_spark_conf
+from artifact_gc.errors import UsageError
 from artifact_gc.registry.sources import SkipRule
 from artifact_gc.render.run_summary import human_bytes, plan_summary, print_plan
 from artifact_gc.terraform.runner import DEFAULT_TIMEOUT
 
 
+class Engine(str, Enum):
+    embedded = "embedded"
+    spark = "spark"
+
+
 def plan(
     out: Annotated[
-        Path,
+        str,
         typer.Option(
-            "--out", "-o", help="Plan file to write: JSON Lines, or Parquet when it ends in .parquet."
+            "--out",
+            "-o",
+            help="Plan file to write: JSON Lines, or Parquet when it ends in .parquet. With --engine spark "
+            "a Parquet plan folder (a local path, or a URI Spark writes, such as s3://).",
         ),
     ],
     bucket: Bucket = None,
@@ -125,6 +135,27 @@ def plan(
             help="Refuse an inventory delivery older than this (e.g. 48h, 2d; default 48h, or gc_config.max_inventory_age).",
         ),
     ] = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            "--engine",
+            envvar="ARTIFACT_GC_ENGINE",
+            help="Where the inventory mark runs: embedded (DuckDB, this machine) or spark (PySpark; needs "
+            "artifact-gc[spark] and --inventory).",
+        ),
+    ] = Engine.embedded,
+    spark_master: Annotated[
+        str,
+        typer.Option(
+            "--spark-master",
+            envvar="ARTIFACT_GC_SPARK_MASTER",
+            help="Spark master for --engine spark; '' keeps the one spark-submit or the platform set.",
+        ),
+    ] = "local[*]",
+    spark_conf: Annotated[
+        list[str] | None,
+        typer.Option("--spark-conf", help="A Spark property for --engine spark, KEY=VALUE (repeatable)."),
+    ] = None,
 ) -> None:
     """Dry run: find unreferenced, old-enough objects and write them to a plan file. Modifies nothing."""
 
@@ -152,8 +183,17 @@ def plan(
             | {"inventory": inventory, "max_inventory_age": max_inventory_age},
             terraform_timeout,
         )
+        conf = parse_spark_conf(spark_conf or [])
+        if engine is Engine.spark and out.endswith((".jsonl", ".json")):
+            raise UsageError(
+                f"--out {out}: --engine spark writes a Parquet plan folder; name it e.g. gc-plan.parquet"
+            )
         options = PlanOptions(
-            out=out,
+            out=Path(out),
+            out_uri=out,
+            engine=engine.value,
+            spark_master=spark_master,
+            spark_conf=tuple(conf.items()),
             keep_globs=tuple(env_list(keep, "ARTIFACT_GC_KEEP") or ()),
             skip_where=tuple(
                 SkipRule.parse(rule) for rule in env_list(skip_where, "ARTIFACT_GC_SKIP_WHERE") or ()

@@ -172,6 +172,18 @@ def _write_plan(con: Any, query: str, params: dict[str, Any], out: Path, header:
         tmp.unlink(missing_ok=True)
 
 
+def delivery_snapshot(delivery: Delivery) -> dict[str, Any]:
+    """What the plan header records of the inventory it was planned from (``object_source.inventory``)."""
+    manifest = delivery.manifest
+    return {
+        "manifest": delivery.location,
+        "created_at": isoformat(manifest.created_at),
+        "format": manifest.file_format,
+        "all_versions": manifest.versions,
+        "files": len(manifest.files),
+    }
+
+
 def plan_from_inventory(
     location: str,
     s3: Any,
@@ -197,13 +209,7 @@ def plan_from_inventory(
     _modules()
     delivery = find_delivery(location, s3, bucket, now, max_age_seconds)
     manifest = delivery.manifest
-    snapshot = {
-        "manifest": delivery.location,
-        "created_at": isoformat(manifest.created_at),
-        "format": manifest.file_format,
-        "all_versions": manifest.versions,
-        "files": len(manifest.files),
-    }
+    snapshot = delivery_snapshot(delivery)
     with _reading(delivery, s3, "mark") as (con, scratch, paths):
         load_refs(con, refs)
         decided = decision_sql(source_sql(manifest, paths, versioned, con), refs, prefixes, keep_globs)
@@ -236,6 +242,71 @@ def plan_from_inventory(
             header,
         )
     return header
+
+
+# The decided rows a distributed engine hands back from its workers: what its aggregates and the plan read.
+DECIDED_SPARK_SCHEMA = (
+    "decision int, prefix string, storage_class string, size bigint, mid_name boolean, "
+    "ambiguous boolean, folder_match boolean, key string, last_modified timestamp, etag string, "
+    "current_version_id string"
+)
+
+
+def decide_batches(
+    batches: Iterator[Any], decided_sql: str, tables: ReferenceTables, cutoff: datetime
+) -> Iterator[Any]:
+    """Decide a stream of raw inventory batches (table ``inventory_batch``) with the mark's SQL, in a
+    one-thread DuckDB: the function a Spark executor runs on each partition (``mapInArrow``), so Spark
+    applies exactly the embedded engine's decisions. Each ambiguous mid-name match is settled in its
+    batch (``folder_match``); the candidate columns are kept for candidates only."""
+    duckdb, pa, _ = _modules()
+    from artifact_gc.collect.columnar import folder_match_keys_sql
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET threads = 1")  # the engine runs one task per core
+        con.execute("SET enable_progress_bar = false")
+        load_refs(con, tables)
+        for batch in batches:
+            if not batch.num_rows:
+                continue
+            con.register("inventory_batch", batch)
+            decided = con.sql(decided_sql, params={"cutoff": cutoff}).to_arrow_table()
+            con.unregister("inventory_batch")
+            con.register("decided_batch", decided)
+            rows = con.sql(
+                f"""SELECT decision, prefix, storage_class, size, mid_name, ambiguous,
+                    ambiguous AND key IN ({folder_match_keys_sql("SELECT * FROM decided_batch")}) AS folder_match,
+                    CASE WHEN decision = 0 THEN key END AS key,
+                    CASE WHEN decision = 0 THEN last_modified END AS last_modified,
+                    CASE WHEN decision = 0 THEN etag END AS etag,
+                    CASE WHEN decision = 0 THEN current_version_id END AS current_version_id
+                FROM decided_batch"""
+            ).to_arrow_table()
+            con.unregister("decided_batch")
+            yield from rows.cast(_DECIDED_ARROW(pa)).to_batches()
+    finally:
+        con.close()
+
+
+def _DECIDED_ARROW(pa: Any) -> Any:
+    timestamp = pa.timestamp("us", tz="UTC")
+    return pa.schema(
+        [
+            ("decision", pa.int32()),
+            ("prefix", pa.string()),
+            ("storage_class", pa.string()),
+            ("size", pa.int64()),
+            ("mid_name", pa.bool_()),
+            ("ambiguous", pa.bool_()),
+            ("folder_match", pa.bool_()),
+            ("key", pa.string()),
+            ("last_modified", timestamp),
+            ("etag", pa.string()),
+            ("current_version_id", pa.string()),
+        ]
+    )
 
 
 def inventory_versions(

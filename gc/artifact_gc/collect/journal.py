@@ -20,10 +20,17 @@ from typing import IO, Any
 
 
 def plan_digest(plan_path: Path) -> str:
+    """The plan's identity for the journal: its bytes (a plan folder's: each part's name and bytes)."""
+    from artifact_gc.collect.parquet_plan import plan_parts
+
     digest = hashlib.sha256()
-    with plan_path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    parts = plan_parts(plan_path)
+    for part in parts:
+        if plan_path.is_dir():
+            digest.update(part.name.encode() + b"\0")
+        with part.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
     return "sha256:" + digest.hexdigest()
 
 

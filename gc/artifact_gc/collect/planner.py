@@ -56,6 +56,10 @@ class PlanOptions:
     max_delete_bytes: int | None = None
     max_inventory_age_seconds: float = parse_duration(DEFAULT_MAX_INVENTORY_AGE, "--max-inventory-age")
     list_concurrency: int = 1  # parallel listings per scope prefix (1: one ListObjects loop)
+    engine: str = "embedded"  # where the inventory mark runs: "embedded" (DuckDB here) or "spark"
+    spark_master: str | None = "local[*]"  # None or "": as spark-submit or the platform set it
+    spark_conf: tuple[tuple[str, str], ...] = ()
+    out_uri: str | None = None  # --out as given, for a Spark plan folder on s3:// and the like
 
 
 @dataclass
@@ -108,6 +112,11 @@ def run_plan(
         raise UsageError(
             "no scope: give --prefix (repeatable; --prefix '' for the whole bucket) or gc_config.gc_prefixes"
         )
+    if options.engine == "spark" and not config.inventory:
+        raise UsageError(
+            "--engine spark marks an S3 Inventory delivery: give --inventory LOCATION "
+            "(or gc_config.inventory), or leave --engine at embedded to list the bucket"
+        )
     bucket = config.bucket
     prefixes = normalise_prefixes(config.prefixes)
     min_age_days = config.effective_min_age_days
@@ -148,7 +157,27 @@ def run_plan(
             "totals": totals(stats),
         } | ({"object_source": {"inventory": inventory}} if inventory else {"object_source": "list"})
 
-    if config.inventory:
+    if config.inventory and options.engine == "spark":
+        from artifact_gc.collect.spark_mark import plan_on_spark
+
+        header = plan_on_spark(
+            config.inventory,
+            s3,
+            bucket,
+            now,
+            options.max_inventory_age_seconds,
+            refs,
+            cutoff,
+            prefixes,
+            keep.globs,
+            versioning != "Disabled",
+            stats,
+            options.out_uri or str(options.out),
+            plan_header,
+            options.spark_master,
+            dict(options.spark_conf),
+        )
+    elif config.inventory:
         from artifact_gc.collect.inventory_mark import plan_from_inventory
 
         header = plan_from_inventory(

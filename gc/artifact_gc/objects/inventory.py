@@ -165,7 +165,7 @@ def _local_root(manifest_path: Path, manifest: InventoryManifest) -> Path:
     )
 
 
-def _verified_local(delivery: Delivery, entry: InventoryFile) -> Path:
+def verified_local(delivery: Delivery, entry: InventoryFile) -> Path:
     assert delivery.local_root is not None
     path = delivery.local_root / entry.key
     if not path.is_file():
@@ -198,5 +198,5 @@ def all_data_files(delivery: Delivery, s3: Any, folder: Path) -> list[Path]:
     """Every data file as a verified local path (a download goes to ``folder`` and is checked whole
     against the manifest's MD5 before anything reads it). DuckDB then reads them all at once."""
     if delivery.local_root is not None:
-        return [_verified_local(delivery, entry) for entry in delivery.manifest.files]
+        return [verified_local(delivery, entry) for entry in delivery.manifest.files]
     return [_verified_download(delivery, entry, s3, folder) for entry in delivery.manifest.files]
