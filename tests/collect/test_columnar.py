@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import itertools
 from datetime import datetime, timedelta, timezone
 
 import pyarrow as pa
@@ -191,3 +192,63 @@ def test_mid_name_matches_are_settled_in_sql_as_reference_set_settles_them() -> 
     # v10/x, v10x and v10 itself were ambiguous; v10/x and v10 are folder matches after all
     assert (suspects, folder) == (3, 2)
     assert stats.protected_non_folder + suspects - folder == expected
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    refs=st.lists(KEY, max_size=5),
+    rows=st.lists(
+        st.tuples(KEY, st.integers(0, 14), st.integers(0, 10**12)), max_size=30, unique_by=lambda r: r[0]
+    ),
+    globs=st.lists(GLOB, max_size=2),
+    prefixes=st.sampled_from([("",), ("a",), ("a/", "b/"), ("v1",)]),
+    cuts=st.lists(st.integers(0, 30), max_size=4),
+)
+def test_a_worker_deciding_batch_by_batch_decides_and_counts_as_mark(
+    refs: list[str],
+    rows: list[tuple[str, int, int]],
+    globs: list[str],
+    prefixes: tuple[str, ...],
+    cuts: list[int],
+) -> None:
+    """What a Spark executor runs (decide_batches over raw inventory batches, cut anywhere) decides every
+    row as mark() does, and its per-row folder matches add up to mark()'s mid-name count."""
+    from artifact_gc.collect.columnar import ReferenceTables, current_objects_sql
+    from artifact_gc.collect.inventory_mark import decide_batches
+
+    reference = reference_set(refs)
+    objects = [ObjectInfo(k, size, NOW - timedelta(days=age), '"e"') for k, age, size in sorted(rows)]
+    raw = pa.table(
+        {
+            "key": pa.array([o.key for o in objects], pa.string()),
+            "size": pa.array([o.size for o in objects], pa.int64()),
+            "last_modified_date": pa.array([o.last_modified for o in objects], pa.timestamp("ms", tz="UTC")),
+            "e_tag": pa.array(["e"] * len(objects), pa.string()),
+        }
+    )
+    bounds = sorted({0, len(objects), *(c for c in cuts if c < len(objects))})
+    batches = [raw.slice(a, b - a).to_batches()[0] for a, b in itertools.pairwise(bounds) if b > a]
+    columns = ("key", "size", "last_modified_date", "e_tag")
+    source = current_objects_sql("SELECT * FROM inventory_batch", "Parquet", columns, False)
+    out = decide_batches(
+        iter(batches),
+        decision_sql(source, reference, prefixes, tuple(globs)),
+        ReferenceTables.of(reference),
+        CUTOFF,
+    )
+    decided = [r for batch in out for r in batch.to_pylist()]
+    row = MarkStats()
+    expected: list[str] = []
+    for prefix in prefixes:
+        found = mark(
+            [o for o in objects if o.key.startswith(prefix)], reference, CUTOFF, KeepRules(globs), row
+        )
+        expected += [o.key for o in found]
+    assert sorted(r["key"] for r in decided if r["decision"] == 0) == sorted(expected)
+    assert all(r["key"] is None for r in decided if r["decision"] != 0)
+    assert sum(r["decision"] == 1 for r in decided) == row.protected
+    assert sum(r["decision"] == 2 for r in decided) == row.too_young
+    assert sum(r["decision"] == 3 for r in decided) == row.kept_by_glob
+    mid_name = sum(r["mid_name"] and not r["folder_match"] for r in decided)
+    assert mid_name == row.protected_non_folder
+    assert all(r["etag"] == '"e"' for r in decided if r["decision"] == 0)

@@ -1,51 +1,385 @@
-"""`plan --engine spark`: the embedded engine's candidates and counts, from Spark in local mode, for CSV, ORC
-and Parquet deliveries, versioned or not; the plan folder it writes is applied; the refusals hold on Spark."""
+"""`plan --engine spark`: the embedded engine's candidates and counts from Spark in local mode (CSV, ORC and
+Parquet, versioned or not, adversarial keys, batches cut small); the plan folder it writes is applied and
+checked whole; every refusal holds on Spark; the CLI says what is wrong in one line."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
+import sys
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_inventory_plan import CONFIG, candidates, plan, populate
 
-from artifact_gc.collect.planfile import read_header
+from artifact_gc.collect.apply import ApplyOptions, execute_apply, prepare_apply
+from artifact_gc.collect.planfile import iter_candidates, read_header
 from artifact_gc.collect.planner import PlanOptions, raise_if_refused, run_plan
+from artifact_gc.config import parse_spark_conf
+from artifact_gc.errors import SafetyError, UsageError
 
-from conftest import BUCKET, World
+from conftest import BUCKET, TABLE, World
 from inventory_builder import bucket_rows, write_delivery
 
 pytest.importorskip("pyspark")
+pytestmark = pytest.mark.spark
 
-from test_inventory_plan import CONFIG, candidates, populate  # noqa: E402
+# Small Arrow batches: every executor task decides several batches, as on a real inventory.
+SMALL_BATCHES = (("spark.sql.execution.arrow.maxRecordsPerBatch", "3"),)
+
+
+def spark_options(out: Path, **options: Any) -> PlanOptions:
+    defaults: dict[str, Any] = {
+        "keep_globs": ("*.lock",),
+        "max_delete_fraction": 1.0,
+        "engine": "spark",
+        "spark_master": "local[2]",
+        "spark_conf": SMALL_BATCHES,
+    }
+    return PlanOptions(out=out, **(defaults | options))
 
 
 def spark_plan(world: World, out: Path, **config: Any) -> Path:
-    result = run_plan(
-        replace(CONFIG, **config),
-        PlanOptions(
-            out=out,
-            keep_globs=("*.lock",),
-            max_delete_fraction=1.0,
-            engine="spark",
-            spark_master="local[2]",
-        ),
-        world.clients(),
-        world.now,
-    )
+    result = run_plan(replace(CONFIG, **config), spark_options(out), world.clients(), world.now)
     raise_if_refused(result)
     return out
 
 
+@pytest.mark.parametrize("versioned", [False, True], ids=["unversioned", "versioned"])
 @pytest.mark.parametrize("file_format", ["CSV", "ORC", "Parquet"])
-def test_spark_plans_the_embedded_engines_candidates(world: World, tmp_path: Path, file_format: str) -> None:
+def test_spark_plans_exactly_the_embedded_engines_candidates(
+    tmp_path: Path, file_format: str, versioned: bool
+) -> None:
+    from moto import mock_aws
+
+    with mock_aws():
+        world = World(versioned=versioned)
+        populate(world)  # spaces, '+', '%', unicode, v1 vs v10, a keep glob, a young object, other scopes
+        manifest = write_delivery(
+            tmp_path / "dest",
+            bucket_rows(world.s3, BUCKET, versioned),
+            BUCKET,
+            file_format,
+            versioned,
+            world.now,
+        )
+        embedded = plan(world, tmp_path / "embedded.jsonl", inventory=str(manifest))
+        spark = spark_plan(world, tmp_path / "spark.parquet", inventory=str(manifest))
+    assert spark.is_dir()
+    assert candidates(spark) == candidates(embedded)
+    assert len(candidates(spark)) >= 4
+    header, expected = read_header(spark), read_header(embedded)
+    assert header["totals"] == expected["totals"]
+    assert header["totals"]["protected_non_folder"] == 1  # models/v10/w.bin, kept by models/v1 mid-name
+    assert header["object_source"]["inventory"]["engine"] == "spark"
+    assert header["object_source"]["inventory"]["manifest"] == str(manifest)
+
+
+def many_keys_world(world: World) -> None:
+    """Enough candidates for Spark to write several parts, with references in between."""
+    for number in range(60):
+        world.put(f"models/run-{number:03d}/weights.bin", age_days=30, body=b"x" * number)
+    for number in range(0, 60, 7):
+        world.register(f"s3://{BUCKET}/models/run-{number:03d}/")
+
+
+@pytest.fixture(scope="module")
+def spark_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A plan folder written by Spark (several parts), kept read-only: tests copy it to tamper with it."""
+    from moto import mock_aws
+
+    root = tmp_path_factory.mktemp("spark-folder")
+    with mock_aws():
+        world = World()
+        many_keys_world(world)
+        manifest = write_delivery(
+            root / "dest", bucket_rows(world.s3, BUCKET, False), BUCKET, "Parquet", False, world.now, files=3
+        )
+        # no coalescing of the sort's partitions: the folder must hold several parts
+        conf = (*SMALL_BATCHES, ("spark.sql.adaptive.coalescePartitions.enabled", "false"))
+        result = run_plan(
+            replace(CONFIG, inventory=str(manifest)),
+            spark_options(root / "plan.parquet", spark_conf=conf),
+            world.clients(),
+            world.now,
+        )
+        raise_if_refused(result)
+    return root / "plan.parquet"
+
+
+def parts(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.name.startswith("part-"))
+
+
+def test_the_plan_folder_holds_every_candidate_in_key_order_with_one_header(spark_folder: Path) -> None:
+    assert len(parts(spark_folder)) >= 2
+    assert (spark_folder / "_SUCCESS").exists()
+    keys = [c.obj.key for c in iter_candidates(spark_folder)]
+    assert keys == sorted(keys) and len(keys) == 60 - 9
+    header = read_header(spark_folder)
+    assert header["totals"]["candidates"] == len(keys)
+    assert all(c.obj.etag.startswith('"') and c.obj.etag.endswith('"') for c in iter_candidates(spark_folder))
+    assert all(c.obj.last_modified.tzinfo is not None for c in iter_candidates(spark_folder))
+
+
+def test_a_spark_plan_is_applied_and_journaled_by_its_folder(world: World, tmp_path: Path) -> None:
+    many_keys_world(world)
+    manifest = write_delivery(
+        tmp_path / "dest", bucket_rows(world.s3, BUCKET, False), BUCKET, "CSV", False, world.now, files=3
+    )
+    out = spark_plan(world, tmp_path / "plan.parquet", inventory=str(manifest))
+    planned = {c.obj.key for c in iter_candidates(out)}
+    world.register(f"s3://{BUCKET}/models/run-001/")  # registered after the plan: apply keeps it
+    options = ApplyOptions(audit_path=tmp_path / "audit.jsonl", max_delete_fraction=1.0)
+    clients = world.clients()
+    result = execute_apply(
+        prepare_apply(out, replace(CONFIG), options, clients, datetime.now(timezone.utc)), clients, options
+    )
+    assert result.deleted == len(planned) - 1 and result.failed == []
+    remaining = world.listed_keys()
+    assert "models/run-001/weights.bin" in remaining
+    assert not (planned - {"models/run-001/weights.bin"}) & remaining
+    assert {f"models/run-{n:03d}/weights.bin" for n in range(0, 60, 7)} <= remaining
+
+
+@pytest.fixture
+def tampered(spark_folder: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "copy.parquet"
+    shutil.copytree(spark_folder, copy)
+    return copy
+
+
+def refused_apply(world: World, folder: Path, tmp_path: Path) -> str:
+    options = ApplyOptions(audit_path=tmp_path / "audit.jsonl", max_delete_fraction=1.0)
+    with pytest.raises((UsageError, SafetyError)) as caught:
+        prepare_apply(folder, replace(CONFIG), options, world.clients(), datetime.now(timezone.utc))
+    return str(caught.value)
+
+
+def test_a_plan_folder_missing_a_part_is_refused(world: World, tampered: Path, tmp_path: Path) -> None:
+    many_keys_world(world)
+    parts(tampered)[-1].unlink()
+    assert "but its header says" in refused_apply(world, tampered, tmp_path)
+
+
+def test_a_plan_folder_with_a_part_twice_is_refused(world: World, tampered: Path, tmp_path: Path) -> None:
+    many_keys_world(world)
+    first = parts(tampered)[0]
+    shutil.copy(first, tampered / ("part-99999" + first.name[len("part-00000") :]))
+    message = refused_apply(world, tampered, tmp_path)
+    assert "but its header says" in message or "order" in message
+
+
+def test_a_part_of_another_plan_is_refused(tampered: Path, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    last = parts(tampered)[-1]
+    table = pq.read_table(last)
+    pq.write_table(table.replace_schema_metadata({b"artifact_gc_header": b'{"kind": "other"}'}), last)
+    with pytest.raises(UsageError, match="belongs to another plan"):
+        read_header(tampered)
+
+
+def test_a_stray_file_in_a_plan_folder_is_refused(tampered: Path) -> None:
+    (tampered / "notes.txt").write_text("not a part")
+    with pytest.raises(UsageError, match="not a readable Parquet file"):
+        read_header(tampered)
+
+
+def test_bookkeeping_files_are_not_parts_and_an_empty_folder_is_no_plan(
+    tampered: Path, tmp_path: Path
+) -> None:
+    (tampered / ".part-00000.crc").write_bytes(b"\x00")
+    (tampered / "_committed_1").write_text("{}")
+    assert read_header(tampered)["kind"] == "artifact-gc-plan"
+    empty = tmp_path / "empty.parquet"
+    empty.mkdir()
+    (empty / "_SUCCESS").write_text("")
+    with pytest.raises(UsageError, match="a folder without plan parts"):
+        read_header(empty)
+
+
+def test_an_edited_header_in_a_part_is_refused(tampered: Path) -> None:
+    import pyarrow.parquet as pq
+
+    for part in parts(tampered):
+        metadata = pq.read_schema(part).metadata
+        raw = metadata[b"org.apache.spark.sql.parquet.row.metadata"].decode()
+        edited = raw.replace(BUCKET, "another-bucket")
+        table = pq.read_table(part)
+        pq.write_table(
+            table.replace_schema_metadata(
+                metadata | {b"org.apache.spark.sql.parquet.row.metadata": edited.encode()}
+            ),
+            part,
+        )
+    with pytest.raises(UsageError, match="edited after"):
+        read_header(tampered)
+
+
+def test_spark_writes_over_an_earlier_plan_but_never_over_another_folder(
+    world: World, spark_folder: Path, tmp_path: Path
+) -> None:
     populate(world)
     manifest = write_delivery(
-        tmp_path / "dest", bucket_rows(world.s3, BUCKET, False), BUCKET, file_format, False, world.now
+        tmp_path / "dest", bucket_rows(world.s3, BUCKET, False), BUCKET, "Parquet", False, world.now
     )
-    from test_inventory_plan import plan
+    earlier = tmp_path / "earlier.parquet"
+    shutil.copytree(spark_folder, earlier)
+    spark_plan(world, earlier, inventory=str(manifest))
+    assert {c.obj.key for c in iter_candidates(earlier)} == {c[1] for c in candidates(earlier)}
+    assert "models/v2/w.bin" in {c.obj.key for c in iter_candidates(earlier)}
+    precious = tmp_path / "home"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("years of work")
+    with pytest.raises(UsageError, match="a folder that is not an artifact-gc plan"):
+        spark_plan(world, precious, inventory=str(manifest))
+    assert (precious / "thesis.tex").read_text() == "years of work"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
-    embedded = plan(world, tmp_path / "embedded.jsonl", inventory=str(manifest))
-    spark = spark_plan(world, tmp_path / "spark.parquet", inventory=str(manifest))
-    assert candidates(spark) == candidates(embedded)
-    assert read_header(spark)["totals"] == read_header(embedded)["totals"]
+
+@pytest.fixture
+def delivered(world: World, tmp_path: Path) -> Path:
+    populate(world)
+    return write_delivery(
+        tmp_path / "dest", bucket_rows(world.s3, BUCKET, False), BUCKET, "CSV", False, world.now
+    )
+
+
+def spark_refused(world: World, tmp_path: Path, manifest: Path, **config: Any) -> str:
+    out = tmp_path / "refused.parquet"
+    with pytest.raises(SafetyError) as caught:
+        run_plan(
+            replace(CONFIG, inventory=str(manifest), **config), spark_options(out), world.clients(), world.now
+        )
+    assert not out.exists()
+    return str(caught.value)
+
+
+def test_a_data_file_that_does_not_match_its_md5_is_refused_on_spark(
+    world: World, delivered: Path, tmp_path: Path
+) -> None:
+    first = json.loads(delivered.read_text())["files"][0]["key"]
+    data = tmp_path / "dest" / first
+    data.write_bytes(data.read_bytes() + b"\n")
+    assert "does not match the manifest's MD5" in spark_refused(world, tmp_path, delivered)
+
+
+def test_a_stale_or_foreign_or_incomplete_delivery_is_refused_on_spark(world: World, tmp_path: Path) -> None:
+    populate(world)
+    rows = bucket_rows(world.s3, BUCKET, False)
+    stale = write_delivery(tmp_path / "old", rows, BUCKET, "CSV", False, world.now - timedelta(hours=49))
+    assert "more than --max-inventory-age 48 h" in spark_refused(world, tmp_path, stale)
+    foreign = write_delivery(tmp_path / "foreign", rows, "someone-else", "CSV", False, world.now)
+    assert "describes bucket 'someone-else'" in spark_refused(world, tmp_path, foreign)
+    partial = write_delivery(tmp_path / "partial", rows, BUCKET, "CSV", False, world.now)
+    (partial.parent / "manifest.checksum").unlink()
+    assert "has no manifest.checksum" in spark_refused(world, tmp_path, partial)
+
+
+def test_an_empty_registry_is_refused_on_spark(world: World, tmp_path: Path) -> None:
+    for key in ("models/a", "models/b"):
+        world.put(key, age_days=30)
+    manifest = write_delivery(
+        tmp_path / "dest", bucket_rows(world.s3, BUCKET, False), BUCKET, "CSV", False, world.now
+    )
+    assert "empty" in spark_refused(world, tmp_path, manifest).lower()
+
+
+def test_a_data_file_spark_cannot_read_as_its_format_is_refused(world: World, tmp_path: Path) -> None:
+    populate(world)
+    manifest = write_delivery(
+        tmp_path / "dest", bucket_rows(world.s3, BUCKET, False), BUCKET, "CSV", False, world.now
+    )
+    document = json.loads(manifest.read_text())
+    garbage = b'"a","b"\n"unterminated\n'
+    import gzip
+
+    for entry in document["files"]:
+        body = gzip.compress(garbage)
+        (tmp_path / "dest" / entry["key"]).write_bytes(body)
+        entry["MD5checksum"] = hashlib.md5(body).hexdigest()
+    body = json.dumps(document).encode()
+    manifest.write_bytes(body)
+    (manifest.parent / "manifest.checksum").write_text(hashlib.md5(body).hexdigest())
+    message = spark_refused(world, tmp_path, manifest)
+    assert "Spark cannot read its data files as CSV" in message
+    assert "rows of current objects lack a key, size, date or ETag" in message
+
+
+def test_executors_check_each_remote_data_files_md5(tmp_path: Path) -> None:
+    """What an s3:// delivery gets on a cluster (file:// URIs here: the hadoop-aws jars are not in PySpark)."""
+    from artifact_gc.collect.spark_mark import spark_session, verify_on_spark
+
+    spark = spark_session("local[2]", {})
+    folder = tmp_path / "dest [copy]"
+    folder.mkdir()
+    good, bad = folder / "a b%20{1}.csv.gz", folder / "b*.csv.gz"
+    good.write_bytes(b"first")
+    bad.write_bytes(b"second")
+    md5 = {p: hashlib.md5(p.read_bytes()).hexdigest() for p in (good, bad)}
+    verify_on_spark(spark, {str(p): md5[p] for p in (good, bad)})
+    with pytest.raises(SafetyError, match=r"b\*.csv.gz does not match the manifest's MD5"):
+        verify_on_spark(spark, {str(good): md5[good], str(bad): md5[good]})
+    with pytest.raises(SafetyError, match="refusing to plan"):
+        verify_on_spark(spark, {str(folder / "gone.csv.gz"): md5[good]})
+
+
+def cli(*args: str) -> Any:
+    from typer.testing import CliRunner
+
+    from artifact_gc.cli.app import app
+
+    return CliRunner().invoke(app, ["plan", "--bucket", BUCKET, "--registry-table", TABLE, *args])
+
+
+def test_the_cli_plans_on_spark_and_refuses_bad_spark_input_in_one_line(
+    world: World, delivered: Path, tmp_path: Path
+) -> None:
+    out = world.cli_plan(
+        tmp_path / "cli.parquet", "--inventory", str(delivered), "--engine", "spark",
+        "--spark-master", "local[1]", "--spark-conf", "spark.sql.shuffle.partitions=3",
+    )  # fmt: skip
+    assert out.is_dir() and read_header(out)["object_source"]["inventory"]["engine"] == "spark"
+    cases = {
+        ("--engine", "spark", "--prefix", "models/", "--out", str(tmp_path / "x.parquet")): "--engine spark marks an S3 Inventory",
+        ("--engine", "spark", "--inventory", str(delivered), "--out", str(tmp_path / "x.jsonl")): "writes a Parquet plan folder",
+        ("--engine", "spark", "--spark-conf", "spark.executor.memory", "--out", "y"): "--spark-conf 'spark.executor.memory'",
+        ("--engine", "flink", "--out", "z"): "flink",
+    }  # fmt: skip
+    for args, message in cases.items():
+        result = cli(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "x.parquet").exists() and not (tmp_path / "x.jsonl").exists()
+
+
+def test_without_pyspark_the_cli_says_how_to_install_it(
+    delivered: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # as if not installed: import raises ImportError
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)
+    out = tmp_path / "none.parquet"
+    result = cli("--prefix", "models/", "--inventory", str(delivered), "--engine", "spark", "--out", str(out))
+    assert result.exit_code == 2
+    assert "pip install 'artifact-gc[spark]'" in result.output and not out.exists()
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=st.text(max_size=12), value=st.text(max_size=12))
+def test_spark_conf_pairs_parse_or_are_refused_by_name(key: str, value: str) -> None:
+    pair = f"{key}={value}"
+    name, _, rest = pair.partition("=")
+    if name and name == name.strip():
+        assert parse_spark_conf([pair]) == {name: rest}
+    else:
+        with pytest.raises(UsageError, match="--spark-conf"):
+            parse_spark_conf([pair])
+    with pytest.raises(UsageError, match="expected KEY=VALUE"):
+        parse_spark_conf([key.replace("=", "")])

@@ -252,13 +252,23 @@ DECIDED_SPARK_SCHEMA = (
 )
 
 
+class MalformedInventory(ValueError):
+    """Rows of current objects without a key, size, date or ETag: the file is not what its manifest says."""
+
+
 def decide_batches(
-    batches: Iterator[Any], decided_sql: str, tables: ReferenceTables, cutoff: datetime
+    batches: Iterator[Any],
+    decided_sql: str,
+    tables: ReferenceTables,
+    cutoff: datetime,
+    source_sql: str | None = None,
 ) -> Iterator[Any]:
     """Decide a stream of raw inventory batches (table ``inventory_batch``) with the mark's SQL, in a
     one-thread DuckDB: the function a Spark executor runs on each partition (``mapInArrow``), so Spark
     applies exactly the embedded engine's decisions. Each ambiguous mid-name match is settled in its
-    batch (``folder_match``); the candidate columns are kept for candidates only."""
+    batch (``folder_match``); the candidate columns are kept for candidates only. With ``source_sql`` (the
+    current objects of the batch), a row without a key, size, date or ETag fails the task: a lenient
+    reader (Spark's CSV fills missing columns with NULL) must not turn a damaged file into no objects."""
     duckdb, pa, _ = _modules()
     from artifact_gc.collect.columnar import folder_match_keys_sql
 
@@ -272,6 +282,15 @@ def decide_batches(
             if not batch.num_rows:
                 continue
             con.register("inventory_batch", batch)
+            if source_sql is not None:
+                (malformed,) = con.sql(
+                    f"""SELECT count(*) FROM ({source_sql})
+                    WHERE key IS NULL OR size IS NULL OR last_modified IS NULL OR etag IS NULL"""
+                ).fetchall()[0]
+                if malformed:
+                    raise MalformedInventory(
+                        f"{malformed} rows of current objects lack a key, size, date or ETag"
+                    )
             decided = con.sql(decided_sql, params={"cutoff": cutoff}).to_arrow_table()
             con.unregister("inventory_batch")
             con.register("decided_batch", decided)

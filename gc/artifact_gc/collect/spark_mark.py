@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import uuid
@@ -105,14 +106,15 @@ def spark_session(master: str | None, conf: dict[str, str]) -> Any:
     return spark
 
 
-def _uri(path: Path) -> str:
-    return path.resolve().as_uri()
+def spark_path(location: str) -> str:
+    """A file as Spark's readers take it: Hadoop reads a path as a glob, so ``* ? [ ] { } \\`` are escaped
+    (a data file named ``a[1].csv.gz`` is that file, not a pattern)."""
+    return re.sub(r"([\\*?\[\]{}])", r"\\\1", location)
 
 
-def _same_file(uri: str) -> tuple[str, str]:
-    """A file's identity in any spelling Hadoop gives it back (``file:/x``, ``file:///x``, %-encoded)."""
-    parts = urlsplit(uri)
-    return parts.netloc, unquote(parts.path)
+def _identity(path: str) -> str:
+    """A file as Spark names it back (``file:/x`` for the local ``/x``; remote URIs as given)."""
+    return re.sub(r"^file:/+", "/", path)
 
 
 def verify_on_spark(spark: Any, expected: dict[str, str]) -> None:
@@ -120,11 +122,11 @@ def verify_on_spark(spark: Any, expected: dict[str, str]) -> None:
     (a remote delivery is not downloaded to the driver). Any file missing or different is exit 3."""
     from pyspark.sql import functions as F
 
-    wanted = {_same_file(uri): (uri, md5) for uri, md5 in expected.items()}
+    wanted = {_identity(location): md5 for location, md5 in expected.items()}
     try:
         rows = (
             spark.read.format("binaryFile")
-            .load(list(expected))
+            .load([spark_path(location) for location in expected])
             .select("path", F.md5("content").alias("md5"))
             .collect()
         )
@@ -132,20 +134,22 @@ def verify_on_spark(spark: Any, expected: dict[str, str]) -> None:
         raise SafetyError(
             f"inventory data files: Spark cannot read them all ({_first_line(exc)}): refusing to plan"
         ) from exc
-    seen = {}
-    for row in rows:
-        seen[_same_file(row["path"])] = row["md5"]
-    for identity, (uri, md5) in wanted.items():
-        if identity not in seen:
-            raise SafetyError(f"inventory data file {uri} is missing: refusing to plan")
-        if seen[identity] != md5:
+    seen = {_identity(row["path"]): row["md5"] for row in rows}
+    for location, md5 in wanted.items():
+        if location not in seen:
+            raise SafetyError(f"inventory data file {location} is missing: refusing to plan")
+        if seen[location] != md5:
             raise SafetyError(
-                f"inventory data file {uri} does not match the manifest's MD5: refusing to read it"
+                f"inventory data file {location} does not match the manifest's MD5: refusing to read it"
             )
 
 
 def _first_line(exc: BaseException) -> str:
+    """The reason in one line: a worker's own refusal when it raised one, else Spark's first line."""
     text = str(exc).strip()
+    found = re.search(r"MalformedInventory: (.+)", text)
+    if found:
+        return found.group(1).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
 
@@ -154,10 +158,10 @@ def data_file_uris(spark: Any, delivery: Delivery) -> list[str]:
     local copy on the driver (as the embedded engine does), an s3:// delivery on the executors."""
     manifest = delivery.manifest
     if delivery.local_root is not None:
-        return [_uri(verified_local(delivery, entry)) for entry in manifest.files]
+        return [spark_path(str(verified_local(delivery, entry).resolve())) for entry in manifest.files]
     expected = {f"s3://{manifest.destination_bucket}/{entry.key}": entry.md5 for entry in manifest.files}
     verify_on_spark(spark, expected)
-    return list(expected)
+    return [spark_path(location) for location in expected]
 
 
 def raw_frame(spark: Any, delivery: Delivery, uris: list[str]) -> Any:
@@ -254,7 +258,7 @@ def write_spark_plan(candidates: Any, out: str, header: dict[str, Any]) -> None:
     staging = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.tmp"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        _save(frame, _uri(staging), "errorifexists")
+        _save(frame, str(staging.resolve()), "errorifexists")
         if target.is_dir():
             shutil.rmtree(target)
         elif target.exists():
@@ -306,12 +310,12 @@ def plan_on_spark(
         "SELECT * FROM inventory_batch", manifest.file_format, manifest.columns, versioned
     )
     shared = spark.sparkContext.broadcast(
-        (decision_sql(source, refs, prefixes, keep_globs), ReferenceTables.of(refs), cutoff)
+        (decision_sql(source, refs, prefixes, keep_globs), ReferenceTables.of(refs), cutoff, source)
     )
 
     def decide(batches: Any) -> Any:
-        decided_sql, tables, moment = shared.value
-        return decide_batches(batches, decided_sql, tables, moment)
+        decided_sql, tables, moment, checked = shared.value
+        return decide_batches(batches, decided_sql, tables, moment, checked)
 
     decided = raw_frame(spark, delivery, uris).mapInArrow(decide, DECIDED_SPARK_SCHEMA)
     decided = decided.persist(StorageLevel.MEMORY_AND_DISK)
