@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The console script of the wheel, installed with its [terraform] extra into a new venv."""
+    """The console script of the wheel, installed with its [terraform,inventory,spark] extras into a new venv."""
     root = tmp_path_factory.mktemp("wheel")
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(root / "dist"), str(REPO)],
@@ -35,7 +35,13 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv.create(root / "venv", with_pip=True)
     pip = root / "venv" / "bin" / "pip"
     done = subprocess.run(
-        [str(pip), "install", "--quiet", "--disable-pip-version-check", f"{wheel}[terraform,inventory]"],
+        [
+            str(pip),
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            f"{wheel}[terraform,inventory,spark]",
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -59,9 +65,11 @@ def elsewhere(tmp_path: Path) -> Path:
     return folder
 
 
-def run(cli: Path, cwd: Path, stack: LocalStack, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARTIFACT_GC_", "PYTHON"))}
-    env |= stack.env
+def run(
+    cli: Path, cwd: Path, stack: LocalStack, *args: str, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARTIFACT_GC_", "PYTHON", "PYSPARK"))}
+    env |= stack.env | (extra_env or {})
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if ".venv" not in p)
     done = subprocess.run(
         [str(cli), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
@@ -77,6 +85,8 @@ def test_the_wheel_ships_its_runtime_files(installed: Path) -> None:
         "templates/report.html.j2",
         "terraform/bundled/modules/lifecycle-policy/main.tf",
         "terraform/bundled/terraform/lifecycle-preview/main.tf",
+        "data/log4j2-spark-local.properties",
+        "spark_job.py",
     ):
         assert (site / relative).is_file(), relative
     assert not (site / "terraform" / "bundled" / "modules" / "lifecycle-policy").is_symlink()
@@ -143,3 +153,50 @@ def test_every_subcommand_works_installed_from_any_directory(
     assert rescue.returncode == 0, rescue.stderr
     reset = run(installed, elsewhere, stack, "reset-registry-history", "--bucket", bucket, "--yes")
     assert reset.returncode == 0, reset.stderr
+
+
+def test_the_spark_job_runs_installed_under_spark_submit_and_its_plan_applies(
+    installed: Path, stack: LocalStack, elsewhere: Path
+) -> None:
+    """`plan --engine spark` from the installed CLI, the packaged job under the wheel's own spark-submit
+    (the cluster entry point, in local mode), and `apply` of the plan folder: the embedded engine's plan."""
+    from artifact_gc.collect.planfile import iter_candidates
+
+    from inventory_builder import bucket_rows, write_delivery
+
+    bucket, table = "spark-artifacts", "spark-registry"
+    seed_demo(stack, bucket, table)
+    (elsewhere / "outputs.json").write_text(json.dumps(gc_config_outputs(bucket, table)))
+    s3 = stack.client("s3")
+    versioned = s3.get_bucket_versioning(Bucket=bucket).get("Status") == "Enabled"
+    manifest = write_delivery(
+        elsewhere / "dest",
+        bucket_rows(s3, bucket, versioned),
+        bucket,
+        "CSV",
+        versioned,
+        datetime.now(timezone.utc),
+    )
+    common = ["--tf-outputs", "outputs.json", "--max-delete-fraction", "0.9", "--inventory", str(manifest)]
+    embedded = run(installed, elsewhere, stack, "plan", "--out", "embedded.jsonl", *common)
+    assert embedded.returncode == 0, embedded.stderr
+    spark = run(installed, elsewhere, stack, "plan", "--engine", "spark", "--spark-master", "local[2]",
+                "--out", "spark.parquet", *common)  # fmt: skip
+    assert spark.returncode == 0, spark.stderr
+    bin_dir = installed.parent
+    job = next((bin_dir.parent / "lib").glob("python3*/site-packages/artifact_gc/spark_job.py"))
+    submit_env = {"PYSPARK_PYTHON": str(bin_dir / "python")}
+    submitted = run(bin_dir / "spark-submit", elsewhere, stack, "--master", "local[2]", str(job),
+                    "--out", "submitted.parquet", *common, extra_env=submit_env)  # fmt: skip
+    assert submitted.returncode == 0, submitted.stderr
+    keys = [c.obj.key for c in iter_candidates(elsewhere / "embedded.jsonl")]
+    assert keys
+    assert [c.obj.key for c in iter_candidates(elsewhere / "spark.parquet")] == keys
+    assert [c.obj.key for c in iter_candidates(elsewhere / "submitted.parquet")] == keys
+    apply = run(
+        installed, elsewhere, stack, "apply", "spark.parquet", "--yes", "--max-delete-fraction", "0.9"
+    )
+    assert apply.returncode == 0, apply.stderr
+    remaining = {o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+                 for o in page.get("Contents", [])}  # fmt: skip
+    assert not set(keys) & remaining

@@ -53,6 +53,7 @@ MARK_COLUMNS = (
 PLAN_COLUMNS = ("key", "size", "last_modified", "etag", "storage_class", "current_version_id", "prefix")
 LOCAL_DEFAULTS = {
     "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",  # artifact-gc draws its own progress
     "spark.sql.shuffle.partitions": "8",
 }
 
@@ -83,7 +84,12 @@ def spark_session(master: str | None, conf: dict[str, str]) -> Any:
     if master:
         builder = builder.master(master)
     if (master or "").startswith("local"):
-        settings |= LOCAL_DEFAULTS
+        from importlib import resources
+
+        quiet = resources.files("artifact_gc") / "data" / "log4j2-spark-local.properties"
+        settings |= LOCAL_DEFAULTS | {
+            "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={quiet}",
+        }
         # PySpark starts its workers with $PYSPARK_PYTHON (else python3 on PATH, which may lack artifact-gc)
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     settings |= {
