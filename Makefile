@@ -26,7 +26,7 @@ help:
 	@echo "make gc-dry-run  plan against real AWS from Terraform outputs (TF_DIR=terraform or TF_OUTPUTS=file)"
 	@echo "make lint        ruff"
 	@echo "make bench       mark throughput vs the seed article's matcher"
-	@echo "make bench-scale plan --inventory on N synthetic objects (N=20000000) vs a bare DuckDB scan"
+	@echo "make bench-scale plan --inventory on N synthetic objects (N=20000000) vs a bare DuckDB scan (ENGINE=spark: vs Spark)"
 	@echo "make mutation    mutation testing of the safety core (mutmut; not part of make test)"
 	@echo "make tf-fmt      terraform fmt -recursive (TERRAFORM=$(TERRAFORM))"
 	@echo "make plan        terraform plan of envs/\$$ENV.tfvars into terraform/tfplan and tfplan.json (needs AWS access)"
@@ -68,7 +68,7 @@ bench: $(STAMP)
 
 # plan --inventory on a synthetic Parquet inventory (N objects, default 20M) against a bare DuckDB scan.
 bench-scale: $(STAMP)
-	$(BIN)/python scripts/bench_scale.py $(if $(N),--objects $(N),)
+	$(BIN)/python scripts/bench_scale.py $(if $(N),--objects $(N),) $(if $(ENGINE),--engine $(ENGINE),)
 
 # Mutation testing of the modules that decide what is deleted; ends with "mutation score: K/T (P%)".
 mutation: $(STAMP)

@@ -16,6 +16,7 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -141,12 +142,13 @@ from artifact_gc.aws import AwsClients, AwsSettings
 from artifact_gc.collect.planner import PlanOptions, run_plan
 from artifact_gc.config import GcConfig
 
-manifest, registry, out = sys.argv[1:4]
+manifest, registry, out, engine = sys.argv[1:5]
 with mock_aws():
     boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="ml-artifacts")
     config = GcConfig(bucket="ml-artifacts", manifests=(registry,), prefixes=("checkpoints/",), min_age_days=30, inventory=manifest)
+    options = PlanOptions(out=Path(out), max_delete_fraction=1.0, engine=engine, spark_master="local[*]")
     started = time.perf_counter()
-    result = run_plan(config, PlanOptions(out=Path(out), max_delete_fraction=1.0), AwsClients(AwsSettings(region="us-east-1")), datetime.now(timezone.utc))
+    result = run_plan(config, options, AwsClients(AwsSettings(region="us-east-1")), datetime.now(timezone.utc))
     seconds = time.perf_counter() - started
 # the high-water mark of this process's own memory (ru_maxrss would count the forked parent's pages)
 peak = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmHWM:"))
@@ -154,9 +156,10 @@ print(seconds, result.stats.objects, result.stats.candidates, peak)
 """
 
 
-def plan_run(manifest_path: Path) -> tuple[float, int, int, int]:
-    """(seconds, objects, candidates, peak RSS bytes) of one `plan --inventory` in a child process."""
-    out = manifest_path.parents[4] / "plan.parquet"
+def plan_run(manifest_path: Path, engine: str = "embedded") -> tuple[float, int, int, int]:
+    """(seconds, objects, candidates, peak RSS bytes) of one `plan --inventory` in a child process (with
+    Spark, the time includes starting it; the peak is the Python driver's, not the JVM's)."""
+    out = manifest_path.parents[4] / f"plan-{engine}.parquet"
     env = dict(
         os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1"
     )
@@ -168,6 +171,7 @@ def plan_run(manifest_path: Path) -> tuple[float, int, int, int]:
             str(manifest_path),
             str(manifest_path.parents[4] / "registry.txt"),
             str(out),
+            engine,
         ],
         capture_output=True,
         text=True,
@@ -177,6 +181,8 @@ def plan_run(manifest_path: Path) -> tuple[float, int, int, int]:
     if run.returncode:
         sys.exit(f"plan --inventory failed:\n{run.stderr[-3000:]}")
     seconds, objects, found, peak = run.stdout.strip().splitlines()[-1].split()
+    if out.is_dir():
+        shutil.rmtree(out)
     out.unlink(missing_ok=True)
     return float(seconds), int(objects), int(found), int(peak)
 
@@ -185,9 +191,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=int(os.environ.get("N", 20_000_000)))
     parser.add_argument("--latency-only", action="store_true", help="only the LIST and apply speed-ups")
+    parser.add_argument(
+        "--engine",
+        choices=("embedded", "spark"),
+        default=os.environ.get("ENGINE") or "embedded",
+        help="spark: Spark local mode beside the embedded engine on the same inventory",
+    )
     args = parser.parse_args()
     if args.latency_only:
         latency_bench()
+        return 0
+    if args.engine == "spark":
+        spark_bench(args.objects)
         return 0
     n, small = args.objects, max(1, args.objects // 5)
     print(f"bench-scale: {n:,} objects (and {small:,} for the memory comparison), {REFERENCES:,} references")
@@ -213,6 +228,25 @@ def main() -> int:
     )
     latency_bench()
     return 0
+
+
+def spark_bench(n: int) -> None:
+    """The embedded engine and Spark in local mode (all cores) on the same inventory, same candidates."""
+    manifest_path = generate(n)
+    refresh(manifest_path)
+    scan = bare_scan(manifest_path)
+    print(
+        f"bench-scale ENGINE=spark: {n:,} objects, {REFERENCES:,} references; bare DuckDB scan {scan:.2f} s"
+    )
+    found = {}
+    for engine in ("embedded", "spark"):
+        seconds, objects, found[engine], _ = plan_run(manifest_path, engine)
+        print(
+            f"  {engine:>8}: plan --inventory {seconds:.1f} s ({objects / seconds:,.0f} objects/s), "
+            f"{found[engine]:,} candidates; plan/scan {seconds / scan:.1f}x"
+        )
+    if found["embedded"] != found["spark"]:
+        sys.exit(f"the engines disagree: {found['embedded']:,} vs {found['spark']:,} candidates")
 
 
 LATENCY = 0.3  # seconds added to every request by the proxy: a far-away S3
