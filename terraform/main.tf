@@ -23,6 +23,7 @@ module "gc_iam" {
     bucket_arn = var.inventory.destination_bucket_arn
     prefix     = "${var.inventory.prefix}/${var.bucket_name}/"
   }
+  spark_planner = var.spark_planner
 }
 
 module "bucket" {

@@ -129,3 +129,13 @@ variable "sagemaker_registry" {
   type        = bool
   default     = false
 }
+
+variable "spark_planner" {
+  description = "Run `artifact-gc plan --engine spark` as a cluster job (EMR Serverless, Glue): the planner role may write plan folders under output_prefix of output_bucket_arn (not the artifact bucket) and be assumed by trusted_services of this account. Null: off."
+  type = object({
+    output_bucket_arn = string
+    output_prefix     = string
+    trusted_services  = optional(list(string), [])
+  })
+  default = null
+}

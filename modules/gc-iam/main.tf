@@ -10,6 +10,7 @@ module "policies" {
   github_oidc            = var.github_oidc
   sagemaker_read         = var.sagemaker_read
   inventory_read         = var.inventory_read
+  spark_planner          = var.spark_planner
 }
 
 resource "aws_iam_role" "runner" {
@@ -30,7 +31,7 @@ resource "aws_iam_role_policy" "runner" {
 resource "aws_iam_role" "planner" {
   name                 = "${var.name_prefix}-planner"
   description          = "artifact-gc plan and report: read-only"
-  assume_role_policy   = module.policies.trust_policy_json
+  assume_role_policy   = module.policies.planner_trust_policy_json
   max_session_duration = var.max_session_duration
   permissions_boundary = var.permissions_boundary_arn
   tags                 = var.tags

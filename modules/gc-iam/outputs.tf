@@ -22,3 +22,8 @@ output "trust_policy_json" {
   description = "The roles' trust policy."
   value       = module.policies.trust_policy_json
 }
+
+output "planner_trust_policy_json" {
+  description = "The planner role's trust policy: trust_policy_json plus, with spark_planner, the Spark job services."
+  value       = module.policies.planner_trust_policy_json
+}

@@ -122,9 +122,24 @@ locals {
     ], local.guard_statements)
   }
 
+  # plan --engine spark as a cluster job: the planner writes plan folders elsewhere, never in the bucket
+  spark_output_objects = var.spark_planner == null ? null : "${var.spark_planner.output_bucket_arn}/${var.spark_planner.output_prefix}*"
+  spark_statements = concat(var.spark_planner == null ? [] : [{
+    Sid       = "ListPlanOutput"
+    Effect    = "Allow"
+    Action    = ["s3:ListBucket"]
+    Resource  = var.spark_planner.output_bucket_arn
+    Condition = { StringLike = { "s3:prefix" = ["${var.spark_planner.output_prefix}*"] } }
+    }], var.spark_planner == null ? [] : [{
+    Sid      = "WritePlanOutput"
+    Effect   = "Allow"
+    Action   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+    Resource = local.spark_output_objects
+  }])
+
   planner_policy = {
     Version = "2012-10-17"
-    Statement = concat(local.read_statements, [
+    Statement = concat(local.read_statements, local.spark_statements, [
       {
         Sid    = "PlannerNeverWrites"
         Effect = "Deny"
@@ -135,6 +150,20 @@ locals {
         Resource = "${local.bucket_arn}/*"
       },
     ], local.guard_statements)
+  }
+
+  # the planner alone may also be assumed by the Spark job services (EMR Serverless, Glue)
+  planner_trust_policy = {
+    Version = "2012-10-17"
+    Statement = concat(local.trust_policy.Statement,
+      var.spark_planner == null || try(length(var.spark_planner.trusted_services), 0) == 0 ? [] : [{
+        Sid       = "SparkJobServices"
+        Effect    = "Allow"
+        Action    = "sts:AssumeRole"
+        Principal = { Service = var.spark_planner.trusted_services }
+        # confused-deputy guard: only jobs of this account (the registry table's) may pass the role
+        Condition = { StringEquals = { "aws:SourceAccount" = split(":", var.registry_table_arn)[4] } }
+    }])
   }
 
   trust_policy = {

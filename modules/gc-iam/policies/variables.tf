@@ -107,3 +107,26 @@ variable "inventory_read" {
     error_message = "inventory_read.bucket_arn is an S3 bucket ARN and inventory_read.prefix holds no wildcard."
   }
 }
+
+variable "spark_planner" {
+  description = "Let the planner role run `artifact-gc plan --engine spark` as a cluster job: write plan folders under output_prefix in output_bucket_arn (List, Get, Put and Delete there: Spark's committer writes and removes _temporary/), and be assumed by the job services in trusted_services (e.g. emr-serverless.amazonaws.com, glue.amazonaws.com). The runner role gets none of it. Null: off."
+  type = object({
+    output_bucket_arn = string
+    output_prefix     = string
+    trusted_services  = optional(list(string), [])
+  })
+  default = null
+
+  validation {
+    condition = var.spark_planner == null ? true : (
+      can(regex("^arn:[a-z-]+:s3:::[a-z0-9][a-z0-9.-]+[a-z0-9]$", var.spark_planner.output_bucket_arn)) &&
+      length(var.spark_planner.output_prefix) > 1 && endswith(var.spark_planner.output_prefix, "/") &&
+      !strcontains(var.spark_planner.output_prefix, "*") && !strcontains(var.spark_planner.output_prefix, "?")
+    )
+    error_message = "spark_planner.output_bucket_arn is an S3 bucket ARN; spark_planner.output_prefix is a folder (ends with '/', not '/' alone) without wildcards."
+  }
+  validation {
+    condition     = var.spark_planner == null ? true : alltrue([for s in var.spark_planner.trusted_services : can(regex("^[a-z0-9-]+\\.amazonaws\\.com$", s))])
+    error_message = "spark_planner.trusted_services are AWS service principals such as emr-serverless.amazonaws.com or glue.amazonaws.com."
+  }
+}

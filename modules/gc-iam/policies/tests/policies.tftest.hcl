@@ -220,3 +220,71 @@ run "inventory_read_refuses_a_wildcard_prefix" {
   }
   expect_failures = [var.inventory_read]
 }
+
+run "spark_planner_writes_plans_elsewhere_and_only_the_planner_trusts_job_services" {
+  command = plan
+
+  variables {
+    spark_planner = {
+      output_bucket_arn = "arn:aws:s3:::ml-platform-jobs"
+      output_prefix     = "artifact-gc/plans/"
+      trusted_services  = ["emr-serverless.amazonaws.com", "glue.amazonaws.com"]
+    }
+  }
+
+  assert {
+    condition     = one([for s in jsondecode(output.planner_policy_json).Statement : s if s.Sid == "WritePlanOutput"]).Resource == "arn:aws:s3:::ml-platform-jobs/artifact-gc/plans/*"
+    error_message = "the planner writes only under the plan output prefix"
+  }
+  assert {
+    condition     = one([for s in jsondecode(output.planner_policy_json).Statement : s if s.Sid == "ListPlanOutput"]).Condition.StringLike["s3:prefix"] == ["artifact-gc/plans/*"]
+    error_message = "listing the plan bucket is limited to the output prefix"
+  }
+  assert {
+    condition     = one([for s in jsondecode(output.planner_policy_json).Statement : s if s.Sid == "PlannerNeverWrites"]).Resource == "arn:aws:s3:::ml-artifacts-prod/*"
+    error_message = "the planner still never writes in the artifact bucket"
+  }
+  assert {
+    condition     = length([for s in jsondecode(output.runner_policy_json).Statement : s if s.Sid == "WritePlanOutput"]) == 0
+    error_message = "the runner gets no plan output access"
+  }
+  assert {
+    condition     = one([for s in jsondecode(output.planner_trust_policy_json).Statement : s if s.Sid == "SparkJobServices"]).Principal.Service == ["emr-serverless.amazonaws.com", "glue.amazonaws.com"]
+    error_message = "the planner trusts the job services"
+  }
+  assert {
+    condition     = one([for s in jsondecode(output.planner_trust_policy_json).Statement : s if s.Sid == "SparkJobServices"]).Condition.StringEquals["aws:SourceAccount"] == "123456789012"
+    error_message = "only this account's jobs may assume the planner"
+  }
+  assert {
+    condition     = length([for s in jsondecode(output.trust_policy_json).Statement : s if s.Sid == "SparkJobServices"]) == 0
+    error_message = "the runner's trust never includes the job services"
+  }
+}
+
+run "no_spark_access_unless_asked_for" {
+  command = plan
+
+  assert {
+    condition     = length([for s in jsondecode(output.planner_policy_json).Statement : s if contains(["WritePlanOutput", "ListPlanOutput"], s.Sid)]) == 0 && output.planner_trust_policy_json == output.trust_policy_json
+    error_message = "no plan output access and the same trust by default"
+  }
+}
+
+run "spark_planner_refuses_the_artifact_bucket_as_output" {
+  command = plan
+
+  variables {
+    spark_planner = { output_bucket_arn = "arn:aws:s3:::ml-artifacts-prod", output_prefix = "plans/" }
+  }
+  expect_failures = [output.planner_policy_json]
+}
+
+run "spark_planner_refuses_a_wildcard_or_root_prefix_and_non_service_principals" {
+  command = plan
+
+  variables {
+    spark_planner = { output_bucket_arn = "arn:aws:s3:::ml-platform-jobs", output_prefix = "/", trusted_services = ["*"] }
+  }
+  expect_failures = [var.spark_planner]
+}
