@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -160,6 +161,8 @@ def test_the_spark_job_runs_installed_under_spark_submit_and_its_plan_applies(
 ) -> None:
     """`plan --engine spark` from the installed CLI, the packaged job under the wheel's own spark-submit
     (the cluster entry point, in local mode), and `apply` of the plan folder: the embedded engine's plan."""
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        pytest.skip("Spark local mode needs Java 17 or later (java on PATH or JAVA_HOME)")
     from artifact_gc.collect.planfile import iter_candidates
 
     from inventory_builder import bucket_rows, write_delivery

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sys
 from dataclasses import replace
@@ -28,6 +29,10 @@ from conftest import BUCKET, TABLE, World
 from inventory_builder import bucket_rows, write_delivery
 
 pytest.importorskip("pyspark")
+if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+    pytest.skip(
+        "Spark local mode needs Java 17 or later (java on PATH or JAVA_HOME)", allow_module_level=True
+    )
 pytestmark = pytest.mark.spark
 
 # Small Arrow batches: every executor task decides several batches, as on a real inventory.
