@@ -87,7 +87,7 @@ def test_the_wheel_ships_its_runtime_files(installed: Path) -> None:
         "terraform/bundled/modules/lifecycle-policy/main.tf",
         "terraform/bundled/terraform/lifecycle-preview/main.tf",
         "data/log4j2-spark-local.properties",
-        "spark_job.py",
+        "cli/spark_job.py",
     ):
         assert (site / relative).is_file(), relative
     assert not (site / "terraform" / "bundled" / "modules" / "lifecycle-policy").is_symlink()
@@ -187,7 +187,7 @@ def test_the_spark_job_runs_installed_under_spark_submit_and_its_plan_applies(
                 "--out", "spark.parquet", *common)  # fmt: skip
     assert spark.returncode == 0, spark.stderr
     bin_dir = installed.parent
-    job = next((bin_dir.parent / "lib").glob("python3*/site-packages/artifact_gc/spark_job.py"))
+    job = next((bin_dir.parent / "lib").glob("python3*/site-packages/artifact_gc/cli/spark_job.py"))
     submit_env = {"PYSPARK_PYTHON": str(bin_dir / "python")}
     submitted = run(bin_dir / "spark-submit", elsewhere, stack, "--master", "local[2]", str(job),
                     "--out", "submitted.parquet", *common, extra_env=submit_env)  # fmt: skip

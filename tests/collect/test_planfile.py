@@ -188,12 +188,13 @@ def test_a_future_format_version_is_refused(tmp_path: Path) -> None:
 
 
 def test_unreadable_plans_say_why(tmp_path: Path) -> None:
+    """A folder is read as a Spark plan folder: one without parts says so, for the header and the rows."""
     with pytest.raises(UsageError) as caught:
         read_header(tmp_path)
-    assert str(caught.value) == f"plan {tmp_path}: cannot read it (Is a directory)"
+    assert str(caught.value) == f"plan {tmp_path}: a folder without plan parts; plan again"
     with pytest.raises(UsageError) as caught:
         list(iter_candidates(tmp_path))
-    assert str(caught.value) == f"plan {tmp_path}: cannot read it (Is a directory)"
+    assert str(caught.value) == f"plan {tmp_path}: a folder without plan parts; plan again"
     binary = tmp_path / "plan.bin"
     binary.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(UsageError) as caught:
