@@ -184,8 +184,10 @@ def test_the_spark_job_runs_installed_under_spark_submit_and_its_plan_applies(
     embedded = run(installed, elsewhere, stack, "plan", "--out", "embedded.jsonl", *common)
     assert embedded.returncode == 0, embedded.stderr
     spark = run(installed, elsewhere, stack, "plan", "--engine", "spark", "--spark-master", "local[2]",
-                "--out", "spark.parquet", *common)  # fmt: skip
+                "--out", "spark.parquet", "--json", *common)  # fmt: skip
     assert spark.returncode == 0, spark.stderr
+    # Spark's JVM and workers write nothing to stdout: --json stays JSON
+    assert json.loads(spark.stdout)["totals"]["candidates"] > 0
     bin_dir = installed.parent
     job = next((bin_dir.parent / "lib").glob("python3*/site-packages/artifact_gc/cli/spark_job.py"))
     submit_env = {"PYSPARK_PYTHON": str(bin_dir / "python")}

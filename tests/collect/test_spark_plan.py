@@ -388,3 +388,67 @@ def test_spark_conf_pairs_parse_or_are_refused_by_name(key: str, value: str) -> 
             parse_spark_conf([pair])
     with pytest.raises(UsageError, match="expected KEY=VALUE"):
         parse_spark_conf([key.replace("=", "")])
+
+
+def test_report_and_rescue_read_a_spark_plan_folder_as_its_embedded_twin(
+    world: World, delivered: Path, tmp_path: Path
+) -> None:
+    from artifact_gc.report.build import load_prices, run_report
+
+    embedded = plan(world, tmp_path / "embedded.jsonl", inventory=str(delivered))
+    folder = spark_plan(world, tmp_path / "spark.parquet", inventory=str(delivered))
+
+    def report(plan_path: Path) -> dict[str, Any]:
+        return run_report(
+            world.clients(), BUCKET, ("",), 1, load_prices("us-east-1"), world.now, plan_path=plan_path
+        )
+
+    from_folder = report(folder)
+    assert from_folder == report(embedded)
+    assert f"({len(candidates(embedded)):,} deleted)" in json.dumps(from_folder)
+    result = cli_rescue("--plan", str(folder))
+    assert result.exit_code == 0, result.output
+    # rescue read every candidate of the folder (none was quarantined, so none carried the tag)
+    assert f"{len(candidates(embedded)):,} others carried no quarantine tag" in result.output
+
+
+def cli_rescue(*args: str) -> Any:
+    from typer.testing import CliRunner
+
+    from artifact_gc.cli.app import app
+
+    return CliRunner().invoke(app, ["rescue", *args])
+
+
+def test_without_java_spark_says_what_it_needs_in_one_line(tmp_path: Path) -> None:
+    """A machine without Java: exit 2 naming what to install, no traceback, no plan (a fresh process,
+    since a test worker's Spark may already be running)."""
+    import subprocess
+
+    from artifact_gc.local_stack import local_stack
+
+    with local_stack() as stack:
+        s3 = stack.client("s3")
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_object(Bucket=BUCKET, Key="models/a", Body=b"x")
+        registry = tmp_path / "registry.txt"
+        registry.write_text(f"s3://{BUCKET}/models/keep/\n")
+        manifest = write_delivery(
+            tmp_path / "dest",
+            bucket_rows(s3, BUCKET, False),
+            BUCKET,
+            "CSV",
+            False,
+            datetime.now(timezone.utc),
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ARTIFACT_GC_", "PYSPARK", "SPARK"))}
+        env |= stack.env | {"JAVA_HOME": str(tmp_path / "no-java"), "PATH": "/usr/bin/nonexistent"}
+        out = tmp_path / "plan.parquet"
+        done = subprocess.run(
+            [sys.executable, "-m", "artifact_gc", "plan", "--bucket", BUCKET, "--manifest", str(registry),
+             "--prefix", "models/", "--inventory", str(manifest), "--engine", "spark", "--out", str(out)],
+            env=env, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "needs Java 17 or later" in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists()
