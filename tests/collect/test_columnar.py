@@ -99,17 +99,19 @@ def test_documented_glob_spellings() -> None:
 
 NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
 CUTOFF = NOW - timedelta(days=7)
+# What a mark decides on: references, (key, age in days, size) rows, keep globs and a scope.
+MARK_INPUTS = {
+    "refs": st.lists(KEY, max_size=5),
+    "rows": st.lists(
+        st.tuples(KEY, st.integers(0, 14), st.integers(0, 10**12)), max_size=30, unique_by=lambda r: r[0]
+    ),
+    "globs": st.lists(GLOB, max_size=2),
+    "prefixes": st.sampled_from([("",), ("a",), ("a/", "b/"), ("v1",)]),
+}
 
 
 @settings(max_examples=150, deadline=None)
-@given(
-    refs=st.lists(KEY, max_size=5),
-    rows=st.lists(
-        st.tuples(KEY, st.integers(0, 14), st.integers(0, 10**12)), max_size=30, unique_by=lambda r: r[0]
-    ),
-    globs=st.lists(GLOB, max_size=2),
-    prefixes=st.sampled_from([("",), ("a",), ("a/", "b/"), ("v1",)]),
-)
+@given(**MARK_INPUTS)
 def test_the_decision_sql_decides_and_counts_as_mark(
     refs: list[str], rows: list[tuple[str, int, int]], globs: list[str], prefixes: tuple[str, ...]
 ) -> None:
@@ -196,12 +198,7 @@ def test_mid_name_matches_are_settled_in_sql_as_reference_set_settles_them() -> 
 
 @settings(max_examples=120, deadline=None)
 @given(
-    refs=st.lists(KEY, max_size=5),
-    rows=st.lists(
-        st.tuples(KEY, st.integers(0, 14), st.integers(0, 10**12)), max_size=30, unique_by=lambda r: r[0]
-    ),
-    globs=st.lists(GLOB, max_size=2),
-    prefixes=st.sampled_from([("",), ("a",), ("a/", "b/"), ("v1",)]),
+    **MARK_INPUTS,
     cuts=st.lists(st.integers(0, 30), max_size=4),
 )
 def test_a_worker_deciding_batch_by_batch_decides_and_counts_as_mark(

@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -184,17 +185,28 @@ def delivery_snapshot(delivery: Delivery) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class InventoryMark:
+    """What marking an inventory delivery needs, whichever engine runs it (DuckDB here, or Spark)."""
+
+    location: str  # --inventory: a manifest.json or a configuration's folder
+    s3: Any
+    bucket: str
+    now: datetime
+    max_age_seconds: float
+    refs: ReferenceSet
+    cutoff: datetime
+    prefixes: tuple[str, ...]
+    keep_globs: tuple[str, ...]
+    versioned: bool
+
+    def delivery(self) -> Delivery:
+        """The newest complete delivery, checked (checksum, source bucket, age): exit 3 otherwise."""
+        return find_delivery(self.location, self.s3, self.bucket, self.now, self.max_age_seconds)
+
+
 def plan_from_inventory(
-    location: str,
-    s3: Any,
-    bucket: str,
-    now: datetime,
-    max_age_seconds: float,
-    refs: ReferenceSet,
-    cutoff: datetime,
-    prefixes: tuple[str, ...],
-    keep_globs: tuple[str, ...],
-    versioned: bool,
+    job: InventoryMark,
     stats: MarkStats,
     out: Path,
     header_for: Callable[[dict[str, Any]], dict[str, Any]],
@@ -207,12 +219,13 @@ def plan_from_inventory(
     (spilling to disk past the memory limit) and written as the plan. No row of the bucket passes through
     Python but the plan's."""
     _modules()
-    delivery = find_delivery(location, s3, bucket, now, max_age_seconds)
+    delivery = job.delivery()
     manifest = delivery.manifest
     snapshot = delivery_snapshot(delivery)
-    with _reading(delivery, s3, "mark") as (con, scratch, paths):
-        load_refs(con, refs)
-        decided = decision_sql(source_sql(manifest, paths, versioned, con), refs, prefixes, keep_globs)
+    with _reading(delivery, job.s3, "mark") as (con, scratch, paths):
+        load_refs(con, job.refs)
+        source = source_sql(manifest, paths, job.versioned, con)
+        decided = decision_sql(source, job.refs, job.prefixes, job.keep_globs)
         # The decisions are made once, in one parallel pass, and kept in a scratch Parquet file with
         # only what the later passes read: the key and the plan's columns of candidates (and the key
         # of ambiguous matches), the counters' columns of every row.
@@ -226,7 +239,7 @@ def plan_from_inventory(
                     CASE WHEN decision = 0 THEN current_version_id END AS current_version_id
                 FROM ({decided})
             ) TO {sql_literal(str(kept), "scratch file")} (FORMAT parquet)""",
-            {"cutoff": cutoff},
+            {"cutoff": job.cutoff},
         )
         decisions = f"SELECT * FROM read_parquet({sql_literal(str(kept), 'scratch file')})"
         suspects = add_counts(con.sql(counts_sql(decisions, stats.largest_limit)).fetchall(), stats)

@@ -157,10 +157,10 @@ def run_plan(
             "totals": totals(stats),
         } | ({"object_source": {"inventory": inventory}} if inventory else {"object_source": "list"})
 
-    if config.inventory and options.engine == "spark":
-        from artifact_gc.collect.spark_mark import plan_on_spark
+    if config.inventory:
+        from artifact_gc.collect.inventory_mark import InventoryMark, plan_from_inventory
 
-        header = plan_on_spark(
+        job = InventoryMark(
             config.inventory,
             s3,
             bucket,
@@ -171,30 +171,20 @@ def run_plan(
             prefixes,
             keep.globs,
             versioning != "Disabled",
-            stats,
-            options.out_uri or str(options.out),
-            plan_header,
-            options.spark_master,
-            dict(options.spark_conf),
         )
-    elif config.inventory:
-        from artifact_gc.collect.inventory_mark import plan_from_inventory
+        if options.engine == "spark":
+            from artifact_gc.collect.spark_mark import plan_on_spark
 
-        header = plan_from_inventory(
-            config.inventory,
-            s3,
-            bucket,
-            now,
-            options.max_inventory_age_seconds,
-            refs,
-            cutoff,
-            prefixes,
-            keep.globs,
-            versioning != "Disabled",
-            stats,
-            options.out,
-            plan_header,
-        )
+            header = plan_on_spark(
+                job,
+                stats,
+                options.out_uri or str(options.out),
+                plan_header,
+                options.spark_master,
+                dict(options.spark_conf),
+            )
+        else:
+            header = plan_from_inventory(job, stats, options.out, plan_header)
     elif options.list_concurrency > 1:
         with PlanWriter(options.out) as writer:
             for prefix in prefixes:

@@ -17,7 +17,6 @@ import shutil
 import sys
 import uuid
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -29,11 +28,11 @@ from artifact_gc.collect.columnar import (
     decision_sql,
     note_largest,
 )
+from artifact_gc.collect.inventory_mark import InventoryMark
 from artifact_gc.collect.mark import MarkStats
 from artifact_gc.collect.planfile import PLAN_FORMAT_VERSION, PLAN_KIND, header_digest
 from artifact_gc.errors import SafetyError, UsageError
-from artifact_gc.objects.inventory import Delivery, find_delivery, verified_local
-from artifact_gc.refs.reachability import ReferenceSet
+from artifact_gc.objects.inventory import Delivery, verified_local
 
 INSTALL_HINT = (
     "pip install 'artifact-gc[spark]' (on EMR, Glue or Databricks, where Spark is installed, "
@@ -286,16 +285,7 @@ def _save(frame: Any, uri: str, mode: str) -> None:
 
 
 def plan_on_spark(
-    location: str,
-    s3: Any,
-    bucket: str,
-    now: datetime,
-    max_age_seconds: float,
-    refs: ReferenceSet,
-    cutoff: datetime,
-    prefixes: tuple[str, ...],
-    keep_globs: tuple[str, ...],
-    versioned: bool,
+    job: InventoryMark,
     stats: MarkStats,
     out: str,
     header_for: Callable[[dict[str, Any]], dict[str, Any]],
@@ -308,16 +298,15 @@ def plan_on_spark(
 
     from artifact_gc.collect.inventory_mark import DECIDED_SPARK_SCHEMA, decide_batches, delivery_snapshot
 
-    delivery = find_delivery(location, s3, bucket, now, max_age_seconds)
+    delivery = job.delivery()
     manifest = delivery.manifest
     spark = spark_session(master, conf)
     uris = data_file_uris(spark, delivery)
     source = current_objects_sql(
-        "SELECT * FROM inventory_batch", manifest.file_format, manifest.columns, versioned
+        "SELECT * FROM inventory_batch", manifest.file_format, manifest.columns, job.versioned
     )
-    shared = spark.sparkContext.broadcast(
-        (decision_sql(source, refs, prefixes, keep_globs), ReferenceTables.of(refs), cutoff, source)
-    )
+    decided_sql = decision_sql(source, job.refs, job.prefixes, job.keep_globs)
+    shared = spark.sparkContext.broadcast((decided_sql, ReferenceTables.of(job.refs), job.cutoff, source))
 
     def decide(batches: Any) -> Any:
         decided_sql, tables, moment, checked = shared.value
