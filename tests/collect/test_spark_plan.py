@@ -452,3 +452,25 @@ def test_without_java_spark_says_what_it_needs_in_one_line(tmp_path: Path) -> No
     assert done.returncode == 2, done.stdout + done.stderr
     assert "needs Java 17 or later" in done.stderr and "Traceback" not in done.stderr
     assert not out.exists()
+
+
+def test_local_spark_given_an_s3_delivery_says_to_copy_it_down(world: World, tmp_path: Path) -> None:
+    """The delivery itself is found and checked through boto3; PySpark's local mode has no S3 connector to
+    read its data files, and says what to do instead (exit 2), writing nothing."""
+    from inventory_builder import upload
+
+    populate(world)
+    world.s3.create_bucket(Bucket="inventory-dest")
+    write_delivery(
+        tmp_path / "dest", bucket_rows(world.s3, BUCKET, False), BUCKET, "Parquet", False, world.now
+    )
+    upload(world.s3, tmp_path / "dest", "inventory-dest")
+    out = tmp_path / "plan.parquet"
+    with pytest.raises(UsageError, match=r"cannot read s3:// .*aws s3 sync"):
+        run_plan(
+            replace(CONFIG, inventory=f"s3://inventory-dest/inventory/{BUCKET}/artifact-gc-daily/"),
+            spark_options(out),
+            world.clients(),
+            world.now,
+        )
+    assert not out.exists()

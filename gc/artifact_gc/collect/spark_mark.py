@@ -136,6 +136,13 @@ def verify_on_spark(spark: Any, expected: dict[str, str]) -> None:
             .collect()
         )
     except Exception as exc:
+        scheme = re.search(r'No FileSystem for scheme "?([A-Za-z0-9+.-]+)', str(exc))
+        if scheme:
+            raise UsageError(
+                f"this Spark cannot read {scheme.group(1)}:// (no S3 connector: PySpark's local mode has "
+                "none): copy the delivery down (aws s3 sync s3://DEST ./DEST) and give --inventory the "
+                "copy, or run the job on a cluster whose S3 connector reads it (EMR, Glue, Databricks)"
+            ) from exc
         raise SafetyError(
             f"inventory data files: Spark cannot read them all ({_first_line(exc)}): refusing to plan"
         ) from exc
