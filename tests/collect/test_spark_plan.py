@@ -246,6 +246,15 @@ def test_spark_writes_over_an_earlier_plan_but_never_over_another_folder(
     with pytest.raises(UsageError, match="a folder that is not an artifact-gc plan"):
         spark_plan(world, precious, inventory=str(manifest))
     assert (precious / "thesis.tex").read_text() == "years of work"
+    # a plan folder someone keeps other things in (here a hidden folder) is not replaced either
+    (earlier / ".git").mkdir()
+    (earlier / ".git" / "HEAD").write_text("ref: refs/heads/main")
+    with pytest.raises(UsageError, match="a folder that is not an artifact-gc plan"):
+        spark_plan(world, earlier, inventory=str(manifest))
+    assert (earlier / ".git" / "HEAD").exists()
+    # and the embedded engine refuses a folder as its plan file, before any work
+    with pytest.raises(UsageError, match="is a folder: give the plan file's path"):
+        plan(world, earlier, inventory=str(manifest))
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 

@@ -112,6 +112,11 @@ def run_plan(
         raise UsageError(
             "no scope: give --prefix (repeatable; --prefix '' for the whole bucket) or gc_config.gc_prefixes"
         )
+    if options.engine != "spark" and options.out.is_dir():
+        raise UsageError(
+            f"--out {options.out} is a folder: give the plan file's path (plan folders are what "
+            "--engine spark writes)"
+        )
     if options.engine == "spark" and not config.inventory:
         raise UsageError(
             "--engine spark marks an S3 Inventory delivery: give --inventory LOCATION "

@@ -235,18 +235,26 @@ def _local_target(out: str) -> Path | None:
     return None if len(scheme) > 1 else Path(out)  # a one-letter scheme is a Windows drive
 
 
+# What Spark writes into a plan folder: parts, _SUCCESS, committer markers and Hadoop's .crc files.
+_SPARK_OUTPUT = re.compile(r"part-.*|_SUCCESS|_committed_.*|_started_.*|\..*\.crc")
+
+
 def _replaceable(target: Path) -> bool:
-    """An existing ``--out`` Spark may replace: a file, or a folder holding only a plan's parts."""
-    if not target.exists():
+    """An existing ``--out`` Spark may replace: a file, an empty folder, or a plan folder holding nothing
+    but what Spark writes (plain files by those names) and parts that carry one plan header."""
+    if not target.exists() or not target.is_dir():
         return True
-    if not target.is_dir():
+    entries = list(target.iterdir())
+    if not entries:
         return True
+    if not all(entry.is_file() and _SPARK_OUTPUT.fullmatch(entry.name) for entry in entries):
+        return False
     from artifact_gc.collect.parquet_plan import read_parquet_header
 
     try:
         read_parquet_header(target)
     except UsageError:
-        return not any(target.iterdir())
+        return False
     return True
 
 
