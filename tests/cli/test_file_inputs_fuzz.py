@@ -126,3 +126,28 @@ def test_tf_dir_without_outputs_says_so(tmp_path: Path) -> None:
         ["plan", "--out", str(tmp_path / "p.jsonl"), "--tf-dir", str(tmp_path), "--terraform-bin", str(fake)],
     )
     assert result.exit_code == 2 and "has `terraform apply` run in it" in " ".join(result.output.split())
+
+
+PLAN_READERS = [
+    args for args, _ in FILE_OPTIONS if "{f}" in args and args[0] in ("apply", "rescue", "report")
+]
+PLAN_READERS = [args for args in PLAN_READERS if args[0] != "report" or "--plan" in args]
+
+
+@pytest.mark.parametrize("args", PLAN_READERS, ids=[" ".join(a[:2]) for a in PLAN_READERS])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(CONTENT, min_size=1, max_size=3), bookkeeping=st.booleans())
+def test_a_plan_folder_of_random_parts_is_refused_in_one_line(
+    world: World, tmp_path: Path, args, parts: list[bytes], bookkeeping: bool
+) -> None:
+    """What `aws s3 sync` of a damaged or foreign folder hands apply, rescue and report --plan."""
+    world.register("models/keep/")
+    folder = tmp_path / "plan.parquet"
+    folder.mkdir(exist_ok=True)
+    for old in folder.iterdir():
+        old.unlink()
+    for number, content in enumerate(parts):
+        (folder / f"part-{number:05d}-x-c000.snappy.parquet").write_bytes(content)
+    if bookkeeping:
+        (folder / "_SUCCESS").write_bytes(b"")
+    check(invoke(args, folder, tmp_path), {2}, folder)
