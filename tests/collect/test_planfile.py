@@ -7,9 +7,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from artifact_gc.collect.object_info import ObjectInfo
-from artifact_gc.collect.planfile import PlanWriter, iter_candidates, read_header
+from artifact_gc.collect.planfile import PlannedKeys, PlanWriter, iter_candidates, read_header
 from artifact_gc.errors import UsageError
 
 WHEN = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
@@ -273,3 +275,30 @@ def test_a_parquet_plan_is_read_by_the_same_readers(tmp_path: Path) -> None:
     with pytest.raises(UsageError) as caught:
         read_header(edited)
     assert str(caught.value).startswith(f"plan {edited}: its header was edited")
+
+
+KEYS = st.lists(st.text(alphabet="ab/é", min_size=1, max_size=4), max_size=12, unique=True).map(sorted)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    planned=KEYS, asked=st.lists(st.text(alphabet="ab/é", max_size=4), max_size=20), walks=st.integers(1, 3)
+)
+def test_planned_keys_answer_as_the_set_of_candidates(
+    tmp_path: Path, planned: list[str], asked: list[str], walks: int
+) -> None:
+    """What report --plan asks while it walks the bucket: several walks in key order (one per scope
+    prefix), each going back to the start; the answers are the set's, without holding the set."""
+    path = tmp_path / "plan.jsonl"
+    write_plan(path, [ObjectInfo(k, 1, datetime(2026, 1, 1, tzinfo=timezone.utc), '"e"') for k in planned])
+    keys = PlannedKeys(path)
+    questions = [key for _ in range(walks) for key in sorted(asked)] + asked  # the last walk unordered
+    assert [q in keys for q in questions] == [q in set(planned) for q in questions]
+    assert 5 not in keys
+
+
+def test_planned_keys_refuse_a_plan_out_of_key_order(tmp_path: Path) -> None:
+    path = tmp_path / "plan.jsonl"
+    write_plan(path, [ObjectInfo(k, 1, datetime(2026, 1, 1, tzinfo=timezone.utc), '"e"') for k in ("b", "a")])
+    with pytest.raises(UsageError, match="out of key order"):
+        _ = "z" in PlannedKeys(path)

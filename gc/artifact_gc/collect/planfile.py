@@ -211,3 +211,39 @@ def _candidates(path: Path) -> Iterator[Candidate]:
             except json.JSONDecodeError as exc:
                 raise UsageError(f"{where}: not JSON ({exc.msg})") from exc
             yield candidate_from_record(record, where)
+
+
+class PlannedKeys:
+    """Whether a key is one of a plan's candidates, without holding them (a plan of 30M candidates would
+    be gigabytes as a set). Plans are written in strictly increasing key order, so questions asked in key
+    order advance one stream through the plan; a question that goes back (a walk's next scope prefix)
+    reopens it. A plan out of key order is refused, as apply refuses it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._restart()
+
+    def _restart(self) -> None:
+        self._stream = (c.obj.key for c in iter_candidates(self.path))
+        self._asked: str | None = None
+        self._current: str | None = None
+        self._advance()
+
+    def _advance(self) -> None:
+        previous = self._current
+        self._current = next(self._stream, None)
+        if previous is not None and self._current is not None and self._current <= previous:
+            raise UsageError(
+                f"plan {self.path}: candidate {self._current!r} is out of key order (after {previous!r}); "
+                "plan again"
+            )
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        if self._asked is not None and key < self._asked:
+            self._restart()
+        self._asked = key
+        while self._current is not None and self._current < key:
+            self._advance()
+        return self._current == key

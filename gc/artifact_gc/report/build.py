@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from artifact_gc.aws import AwsClients, aws_message, error_code
-from artifact_gc.collect.planfile import iter_candidates, read_header
+from artifact_gc.collect.planfile import PlannedKeys, iter_candidates, read_header
 from artifact_gc.config import DEFAULT_MAX_INVENTORY_AGE, parse_duration
 from artifact_gc.cost.lifecycle_lint import BucketFacts, lint
 from artifact_gc.cost.prices import Prices, parse_prices
@@ -113,12 +114,14 @@ def run_report(
     versioning = bucket_versioning(s3, bucket)
     versioned = versioning != "Disabled"
     current = lifecycle_from_bucket(s3, bucket)
-    candidates: frozenset[str] = frozenset()
+    candidates: Container[str] = frozenset()
+    planned = 0
     if plan_path is not None:
         header = read_header(plan_path)
         if header.get("bucket") != bucket:
             raise UsageError(f"--plan {plan_path} is for bucket {header.get('bucket')!r}, not {bucket!r}")
-        candidates = frozenset(c.obj.key for c in iter_candidates(plan_path))
+        planned = sum(1 for _ in iter_candidates(plan_path))  # streamed: the plan is read, not held
+        candidates = PlannedKeys(plan_path)
 
     growth = int(growth_gb_per_month * prices.gb_bytes)
     target = proposed or current
@@ -146,7 +149,7 @@ def run_report(
         scenarios.append(
             (
                 "d",
-                f"(d) {'(c)' if proposed else '(b)'} + GC plan ({len(candidates):,} deleted)",
+                f"(d) {'(c)' if proposed else '(b)'} + GC plan ({planned:,} deleted)",
                 target.configuration["Rules"],
                 target.minimum_object_size != DEFAULT_MIN_SIZE,
                 True,
@@ -154,7 +157,7 @@ def run_report(
         )
     # every scenario's population is filled while the bucket is read: nothing is kept per version
     builders = [
-        PopulationBuilder(rules, deleted_become_noncurrent=versioned and gc and bool(candidates))
+        PopulationBuilder(rules, deleted_become_noncurrent=versioned and gc and bool(planned))
         for _, _, rules, _, gc in scenarios
     ]
     inventory = Inventory(depth=depth)
