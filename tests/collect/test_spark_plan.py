@@ -483,3 +483,51 @@ def test_local_spark_given_an_s3_delivery_says_to_copy_it_down(world: World, tmp
             world.now,
         )
     assert not out.exists()
+
+
+def test_spark_connect_plans_the_embedded_engines_candidates(tmp_path: Path) -> None:
+    """Spark Connect (Databricks serverless and standard access mode) has no SparkContext to broadcast
+    with: the references travel inside the task function. A local Connect server (SPARK_REMOTE, a fresh
+    process) plans what the embedded engine plans."""
+    import subprocess
+
+    pytest.importorskip("grpc")
+    from artifact_gc.local_stack import local_stack
+
+    with local_stack() as stack:
+        s3 = stack.client("s3")
+        s3.create_bucket(Bucket=BUCKET)
+        for key in ("models/keep/a", "models/v1/w", "models/v10/w", "models/a b+c/%", "models/ü/x"):
+            s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
+        registry = tmp_path / "registry.txt"
+        registry.write_text(f"s3://{BUCKET}/models/keep/\ns3://{BUCKET}/models/v1\n")
+        tomorrow = datetime.now(timezone.utc) + timedelta(
+            days=1
+        )  # everything is old enough at --min-age-days 0
+        manifest = write_delivery(
+            tmp_path / "dest",
+            bucket_rows(s3, BUCKET, False),
+            BUCKET,
+            "CSV",
+            False,
+            tomorrow - timedelta(days=1),
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ARTIFACT_GC_", "PYSPARK", "SPARK"))}
+        env |= stack.env | {"PYSPARK_PYTHON": sys.executable}
+        common = ["plan", "--bucket", BUCKET, "--manifest", str(registry), "--prefix", "models/",
+                  "--min-age-days", "0", "--max-delete-fraction", "1", "--inventory", str(manifest)]  # fmt: skip
+        runs = {
+            "embedded.jsonl": ([], {}),
+            "connect.parquet": (["--engine", "spark", "--spark-master", ""], {"SPARK_REMOTE": "local[2]"}),
+        }
+        for name, (extra, more_env) in runs.items():
+            done = subprocess.run(
+                [sys.executable, "-m", "artifact_gc", *common, *extra, "--out", str(tmp_path / name)],
+                env=env | more_env, capture_output=True, text=True, timeout=300, check=False,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stdout + done.stderr
+    spark = candidates(tmp_path / "connect.parquet")
+    assert spark == candidates(tmp_path / "embedded.jsonl")
+    assert {c[1] for c in spark} == {"models/a b+c/%", "models/ü/x"}
+    connect, embedded = read_header(tmp_path / "connect.parquet"), read_header(tmp_path / "embedded.jsonl")
+    assert connect["totals"] == embedded["totals"] and connect["totals"]["protected_non_folder"] == 1

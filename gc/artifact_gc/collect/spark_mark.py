@@ -80,7 +80,9 @@ def spark_session(master: str | None, conf: dict[str, str]) -> Any:
 
     builder = SparkSession.builder.appName("artifact-gc plan")
     settings: dict[str, str] = {}
-    if master:
+    if master and master.startswith("sc://"):
+        builder = builder.remote(master)  # Spark Connect (Databricks serverless, standard access mode)
+    elif master:
         builder = builder.master(master)
     if (master or "").startswith("local"):
         from importlib import resources
@@ -105,10 +107,20 @@ def spark_session(master: str | None, conf: dict[str, str]) -> Any:
             f"Spark did not start ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}): "
             "--engine spark needs Java 17 or later (JAVA_HOME or java on PATH) and a reachable --spark-master"
         ) from exc
-    spark.sparkContext.setLogLevel("ERROR")
+    context = spark_context(spark)
+    if context is not None:
+        context.setLogLevel("ERROR")
     for key in ("spark.sql.session.timeZone", "spark.sql.parquet.outputTimestampType"):
         spark.conf.set(key, settings[key])  # an existing session keeps its own otherwise
     return spark
+
+
+def spark_context(spark: Any) -> Any:
+    """The session's SparkContext, or None under Spark Connect, which has none."""
+    try:
+        return spark.sparkContext
+    except Exception:  # PySparkAttributeError JVM_ATTRIBUTE_NOT_SUPPORTED
+        return None
 
 
 def spark_path(location: str) -> str:
@@ -269,7 +281,7 @@ def write_spark_plan(candidates: Any, out: str, header: dict[str, Any]) -> None:
     frame = candidates.withMetadata("key", {HEADER_FIELD: json.dumps(header, ensure_ascii=False)})
     target = _local_target(out)
     if target is None:
-        _save(frame, out, "errorifexists")
+        _save(frame, out, "error")
         return
     if not _replaceable(target):
         raise UsageError(
@@ -278,7 +290,7 @@ def write_spark_plan(candidates: Any, out: str, header: dict[str, Any]) -> None:
     staging = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.tmp"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        _save(frame, str(staging.resolve()), "errorifexists")
+        _save(frame, str(staging.resolve()), "error")
         if target.is_dir():
             shutil.rmtree(target)
         elif target.exists():
@@ -291,12 +303,13 @@ def write_spark_plan(candidates: Any, out: str, header: dict[str, Any]) -> None:
 
 
 def _save(frame: Any, uri: str, mode: str) -> None:
+    """Spark writes the plan folder (mode "error": never over something already there)."""
     try:
         frame.write.mode(mode).parquet(uri)
     except Exception as exc:
         if "already exists" in str(exc).lower() or "PATH_ALREADY_EXISTS" in str(exc):
             raise UsageError(f"--out {uri} already exists: give a new path for the plan folder") from exc
-        raise
+        raise UsageError(f"--out {uri}: Spark cannot write the plan there ({_first_line(exc)})") from exc
 
 
 def plan_on_spark(
@@ -321,11 +334,18 @@ def plan_on_spark(
         "SELECT * FROM inventory_batch", manifest.file_format, manifest.columns, job.versioned
     )
     decided_sql = decision_sql(source, job.refs, job.prefixes, job.keep_globs)
-    shared = spark.sparkContext.broadcast((decided_sql, ReferenceTables.of(job.refs), job.cutoff, source))
+    payload = (decided_sql, ReferenceTables.of(job.refs), job.cutoff, source)
+    context = spark_context(spark)
+    shared = context.broadcast(payload) if context is not None else None
+    if shared is not None:
 
-    def decide(batches: Any) -> Any:
-        decided_sql, tables, moment, checked = shared.value
-        return decide_batches(batches, decided_sql, tables, moment, checked)
+        def decide(batches: Any) -> Any:  # the references reach each executor once, as a broadcast
+            return decide_batches(batches, *shared.value)
+
+    else:
+
+        def decide(batches: Any) -> Any:  # Spark Connect: they travel inside the function
+            return decide_batches(batches, *payload)
 
     decided = raw_frame(spark, delivery, uris).mapInArrow(decide, DECIDED_SPARK_SCHEMA)
     decided = decided.persist(StorageLevel.MEMORY_AND_DISK)
@@ -341,5 +361,6 @@ def plan_on_spark(
         write_spark_plan(decided.where("decision = 0").select(*PLAN_COLUMNS).orderBy("key"), out, header)
     finally:
         decided.unpersist()
-        shared.unpersist()
+        if shared is not None:
+            shared.unpersist()
     return header
