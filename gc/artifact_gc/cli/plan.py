@@ -149,7 +149,8 @@ def plan(
         typer.Option(
             "--spark-master",
             envvar="ARTIFACT_GC_SPARK_MASTER",
-            help="Spark master for --engine spark; '' keeps the one spark-submit or the platform set.",
+            help="Spark master for --engine spark (sc://HOST:PORT: Spark Connect); '' keeps the one "
+            "spark-submit, SPARK_REMOTE or the platform set.",
         ),
     ] = "local[*]",
     spark_conf: Annotated[

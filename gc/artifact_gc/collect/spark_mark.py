@@ -73,8 +73,9 @@ def _pyspark() -> Any:
 
 
 def spark_session(master: str | None, conf: dict[str, str]) -> Any:
-    """A Spark session: ``master`` (``local[*]`` by default; empty: as spark-submit or the platform set
-    it) and ``conf`` on top. In local mode the workers run this interpreter, which has artifact-gc."""
+    """A Spark session: ``master`` (``local[*]`` by default; ``sc://``: Spark Connect; empty: as
+    spark-submit, ``SPARK_REMOTE`` or the platform set it) and ``conf`` on top. In local mode the workers
+    run this interpreter, which has artifact-gc."""
     _pyspark()
     from pyspark.sql import SparkSession
 
