@@ -211,7 +211,7 @@ def test_a_worker_deciding_batch_by_batch_decides_and_counts_as_mark(
     """What a Spark executor runs (decide_batches over raw inventory batches, cut anywhere) decides every
     row as mark() does, and its per-row folder matches add up to mark()'s mid-name count."""
     from artifact_gc.collect.columnar import ReferenceTables, current_objects_sql
-    from artifact_gc.collect.inventory_mark import decide_batches
+    from artifact_gc.collect.inventory_mark import CURRENT_BATCH, decide_batches
 
     reference = reference_set(refs)
     objects = [ObjectInfo(k, size, NOW - timedelta(days=age), '"e"') for k, age, size in sorted(rows)]
@@ -229,7 +229,8 @@ def test_a_worker_deciding_batch_by_batch_decides_and_counts_as_mark(
     source = current_objects_sql("SELECT * FROM inventory_batch", "Parquet", columns, False)
     out = decide_batches(
         iter(batches),
-        decision_sql(source, reference, prefixes, tuple(globs)),
+        source,
+        decision_sql(CURRENT_BATCH, reference, prefixes, tuple(globs)),
         ReferenceTables.of(reference),
         CUTOFF,
     )

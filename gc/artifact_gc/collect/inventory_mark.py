@@ -8,6 +8,7 @@ which spills to disk beyond ``memory_limit``. Only the references live in memory
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import tempfile
@@ -269,20 +270,26 @@ class MalformedInventory(ValueError):
     """Rows of current objects without a key, size, date or ETag: the file is not what its manifest says."""
 
 
+CURRENT_BATCH = "SELECT * FROM current_batch"  # what an executor's decision SQL reads (decide_batches)
+
+
 def decide_batches(
     batches: Iterator[Any],
+    source_sql: str,
     decided_sql: str,
     tables: ReferenceTables,
     cutoff: datetime,
-    source_sql: str | None = None,
 ) -> Iterator[Any]:
-    """Decide a stream of raw inventory batches (table ``inventory_batch``) with the mark's SQL, in a
-    one-thread DuckDB: the function a Spark executor runs on each partition (``mapInArrow``), so Spark
-    applies exactly the embedded engine's decisions. Each ambiguous mid-name match is settled in its
-    batch (``folder_match``); the candidate columns are kept for candidates only. With ``source_sql`` (the
-    current objects of the batch), a row without a key, size, date or ETag fails the task: a lenient
-    reader (Spark's CSV fills missing columns with NULL) must not turn a damaged file into no objects."""
+    """Decide a stream of raw inventory batches with the mark's SQL, in a one-thread DuckDB: the function a
+    Spark executor runs on each partition (``mapInArrow``), so Spark applies exactly the embedded engine's
+    decisions. ``source_sql`` turns a raw batch (table ``inventory_batch``) into current objects, once;
+    ``decided_sql`` decides them (:data:`CURRENT_BATCH`). A current row without a key, size, date or ETag
+    fails the task: a lenient reader (Spark's CSV fills missing columns with NULL) must not turn a damaged
+    file into no objects. Each ambiguous mid-name match is settled in its batch (``folder_match``); the
+    candidate columns are kept for candidates only."""
     duckdb, pa, _ = _modules()
+    import pyarrow.compute as pc
+
     from artifact_gc.collect.columnar import folder_match_keys_sql
 
     con = duckdb.connect()
@@ -295,17 +302,17 @@ def decide_batches(
             if not batch.num_rows:
                 continue
             con.register("inventory_batch", batch)
-            if source_sql is not None:
-                (malformed,) = con.sql(
-                    f"""SELECT count(*) FROM ({source_sql})
-                    WHERE key IS NULL OR size IS NULL OR last_modified IS NULL OR etag IS NULL"""
-                ).fetchall()[0]
-                if malformed:
-                    raise MalformedInventory(
-                        f"{malformed} rows of current objects lack a key, size, date or ETag"
-                    )
-            decided = con.sql(decided_sql, params={"cutoff": cutoff}).to_arrow_table()
+            current = con.sql(source_sql).to_arrow_table()
             con.unregister("inventory_batch")
+            missing = [pc.is_null(current.column(c)) for c in ("key", "size", "last_modified", "etag")]
+            malformed = pc.sum(functools.reduce(pc.or_, missing)).as_py()
+            if malformed:
+                raise MalformedInventory(
+                    f"{malformed} rows of current objects lack a key, size, date or ETag"
+                )
+            con.register("current_batch", current)
+            decided = con.sql(decided_sql, params={"cutoff": cutoff}).to_arrow_table()
+            con.unregister("current_batch")
             con.register("decided_batch", decided)
             rows = con.sql(
                 f"""SELECT decision, prefix, storage_class, size, mid_name, ambiguous,

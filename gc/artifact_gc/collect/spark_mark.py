@@ -105,7 +105,7 @@ def spark_session(master: str | None, conf: dict[str, str]) -> Any:
         spark = builder.getOrCreate()
     except Exception as exc:  # PySparkRuntimeError JAVA_GATEWAY_EXITED and the like
         raise UsageError(
-            f"Spark did not start ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}): "
+            f"Spark did not start ({_first_line(exc)}): "
             "--engine spark needs Java 17 or later (JAVA_HOME or java on PATH) and a reachable --spark-master"
         ) from exc
     context = spark_context(spark)
@@ -325,7 +325,12 @@ def plan_on_spark(
     _pyspark()
     from pyspark import StorageLevel
 
-    from artifact_gc.collect.inventory_mark import DECIDED_SPARK_SCHEMA, decide_batches, delivery_snapshot
+    from artifact_gc.collect.inventory_mark import (
+        CURRENT_BATCH,
+        DECIDED_SPARK_SCHEMA,
+        decide_batches,
+        delivery_snapshot,
+    )
 
     delivery = job.delivery()
     manifest = delivery.manifest
@@ -334,8 +339,8 @@ def plan_on_spark(
     source = current_objects_sql(
         "SELECT * FROM inventory_batch", manifest.file_format, manifest.columns, job.versioned
     )
-    decided_sql = decision_sql(source, job.refs, job.prefixes, job.keep_globs)
-    payload = (decided_sql, ReferenceTables.of(job.refs), job.cutoff, source)
+    decided_sql = decision_sql(CURRENT_BATCH, job.refs, job.prefixes, job.keep_globs)
+    payload = (source, decided_sql, ReferenceTables.of(job.refs), job.cutoff)
     context = spark_context(spark)
     shared = context.broadcast(payload) if context is not None else None
     if shared is not None:
