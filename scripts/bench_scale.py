@@ -263,6 +263,20 @@ def seed(backend: object, bucket: str, old: datetime, count: int) -> None:
         stored.last_modified = old.replace(tzinfo=None)
 
 
+def plan_args(bucket: str, registry: Path) -> list[str]:
+    """`plan` of the runs/ folder of ``bucket``, the registry a manifest file, no delete-fraction limit."""
+    return [
+        "--bucket",
+        bucket,
+        "--manifest",
+        str(registry),
+        "--prefix",
+        "runs/",
+        "--max-delete-fraction",
+        "1",
+    ]
+
+
 def timed(args: list[str], env: dict[str, str]) -> float:
     started = time.perf_counter()
     run = subprocess.run(
@@ -292,16 +306,7 @@ def latency_bench() -> None:
         registry.write_text("s3://list-bench/keep/\n")
         env = {**os.environ, **stack.env, "AWS_ENDPOINT_URL": proxy.url}
         seed(backend, "list-bench", old, FOLDERS * PER_FOLDER)
-        common = [
-            "--bucket",
-            "list-bench",
-            "--manifest",
-            str(registry),
-            "--prefix",
-            "runs/",
-            "--max-delete-fraction",
-            "1",
-        ]
+        common = plan_args("list-bench", registry)
         out = CACHE / "latency-plan.jsonl"
         one = timed(["plan", *common, "--out", str(out), "--list-concurrency", "1"], env)
         eight = timed(["plan", *common, "--out", str(out), "--list-concurrency", "8"], env)
@@ -314,18 +319,8 @@ def latency_bench() -> None:
             bucket = f"apply-bench-{concurrency}"
             seed(backend, bucket, old, APPLY_OBJECTS)
             registry.write_text(f"s3://{bucket}/keep/\n")
-            plan_args = [
-                "--bucket",
-                bucket,
-                "--manifest",
-                str(registry),
-                "--prefix",
-                "runs/",
-                "--max-delete-fraction",
-                "1",
-            ]
             plan_file = CACHE / f"apply-{concurrency}.jsonl"
-            timed(["plan", *plan_args, "--out", str(plan_file)], env)
+            timed(["plan", *plan_args(bucket, registry), "--out", str(plan_file)], env)
             results[concurrency] = timed(
                 [
                     "apply",

@@ -4,11 +4,14 @@ checked whole; every refusal holds on Spark; the CLI says what is wrong in one l
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -429,19 +432,22 @@ def cli_rescue(*args: str) -> Any:
     return CliRunner().invoke(app, ["rescue", *args])
 
 
-def test_without_java_spark_says_what_it_needs_in_one_line(tmp_path: Path) -> None:
-    """A machine without Java: exit 2 naming what to install, no traceback, no plan (a fresh process,
-    since a test worker's Spark may already be running)."""
-    import subprocess
-
+@contextlib.contextmanager
+def fresh_process_stack(
+    tmp_path: Path, keys: tuple[str, ...], references: str
+) -> Iterator[tuple[dict[str, str], list[str]]]:
+    """For a CLI run in a fresh process (a test worker's Spark may already be running): the emulator with
+    ``keys`` in the bucket, a registry file of ``references`` and a CSV delivery of the bucket; yields the
+    child's environment and the plan arguments (scope models/, every object old enough)."""
     from artifact_gc.local_stack import local_stack
 
     with local_stack() as stack:
         s3 = stack.client("s3")
         s3.create_bucket(Bucket=BUCKET)
-        s3.put_object(Bucket=BUCKET, Key="models/a", Body=b"x")
+        for key in keys:
+            s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
         registry = tmp_path / "registry.txt"
-        registry.write_text(f"s3://{BUCKET}/models/keep/\n")
+        registry.write_text(references)
         manifest = write_delivery(
             tmp_path / "dest",
             bucket_rows(s3, BUCKET, False),
@@ -451,13 +457,29 @@ def test_without_java_spark_says_what_it_needs_in_one_line(tmp_path: Path) -> No
             datetime.now(timezone.utc),
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ARTIFACT_GC_", "PYSPARK", "SPARK"))}
-        env |= stack.env | {"JAVA_HOME": str(tmp_path / "no-java"), "PATH": "/usr/bin/nonexistent"}
-        out = tmp_path / "plan.parquet"
-        done = subprocess.run(
-            [sys.executable, "-m", "artifact_gc", "plan", "--bucket", BUCKET, "--manifest", str(registry),
-             "--prefix", "models/", "--inventory", str(manifest), "--engine", "spark", "--out", str(out)],
-            env=env, capture_output=True, text=True, timeout=300, check=False,
-        )  # fmt: skip
+        yield env | stack.env, [
+            "plan", "--bucket", BUCKET, "--manifest", str(registry), "--prefix", "models/",
+            "--min-age-days", "0", "--max-delete-fraction", "1", "--inventory", str(manifest),
+        ]  # fmt: skip
+
+
+def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "artifact_gc", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_without_java_spark_says_what_it_needs_in_one_line(tmp_path: Path) -> None:
+    """A machine without Java: exit 2 naming what to install, no traceback, no plan."""
+    out = tmp_path / "plan.parquet"
+    with fresh_process_stack(tmp_path, ("models/a",), f"s3://{BUCKET}/models/keep/\n") as (env, plan_args):
+        no_java = {"JAVA_HOME": str(tmp_path / "no-java"), "PATH": "/usr/bin/nonexistent"}
+        done = run_cli([*plan_args, "--engine", "spark", "--out", str(out)], env | no_java)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "needs Java 17 or later" in done.stderr and "Traceback" not in done.stderr
     assert not out.exists()
@@ -489,42 +511,17 @@ def test_spark_connect_plans_the_embedded_engines_candidates(tmp_path: Path) -> 
     """Spark Connect (Databricks serverless and standard access mode) has no SparkContext to broadcast
     with: the references travel inside the task function. A local Connect server (SPARK_REMOTE, a fresh
     process) plans what the embedded engine plans."""
-    import subprocess
-
     pytest.importorskip("grpc")
-    from artifact_gc.local_stack import local_stack
-
-    with local_stack() as stack:
-        s3 = stack.client("s3")
-        s3.create_bucket(Bucket=BUCKET)
-        for key in ("models/keep/a", "models/v1/w", "models/v10/w", "models/a b+c/%", "models/ü/x"):
-            s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
-        registry = tmp_path / "registry.txt"
-        registry.write_text(f"s3://{BUCKET}/models/keep/\ns3://{BUCKET}/models/v1\n")
-        tomorrow = datetime.now(timezone.utc) + timedelta(
-            days=1
-        )  # everything is old enough at --min-age-days 0
-        manifest = write_delivery(
-            tmp_path / "dest",
-            bucket_rows(s3, BUCKET, False),
-            BUCKET,
-            "CSV",
-            False,
-            tomorrow - timedelta(days=1),
-        )
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("ARTIFACT_GC_", "PYSPARK", "SPARK"))}
-        env |= stack.env | {"PYSPARK_PYTHON": sys.executable}
-        common = ["plan", "--bucket", BUCKET, "--manifest", str(registry), "--prefix", "models/",
-                  "--min-age-days", "0", "--max-delete-fraction", "1", "--inventory", str(manifest)]  # fmt: skip
+    keys = ("models/keep/a", "models/v1/w", "models/v10/w", "models/a b+c/%", "models/ü/x")
+    references = f"s3://{BUCKET}/models/keep/\ns3://{BUCKET}/models/v1\n"
+    with fresh_process_stack(tmp_path, keys, references) as (env, plan_args):
         runs = {
             "embedded.jsonl": ([], {}),
             "connect.parquet": (["--engine", "spark", "--spark-master", ""], {"SPARK_REMOTE": "local[2]"}),
         }
         for name, (extra, more_env) in runs.items():
-            done = subprocess.run(
-                [sys.executable, "-m", "artifact_gc", *common, *extra, "--out", str(tmp_path / name)],
-                env=env | more_env, capture_output=True, text=True, timeout=300, check=False,
-            )  # fmt: skip
+            child_env = env | {"PYSPARK_PYTHON": sys.executable} | more_env
+            done = run_cli([*plan_args, *extra, "--out", str(tmp_path / name)], child_env)
             assert done.returncode == 0, done.stdout + done.stderr
     spark = candidates(tmp_path / "connect.parquet")
     assert spark == candidates(tmp_path / "embedded.jsonl")
