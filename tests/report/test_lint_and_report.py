@@ -218,6 +218,19 @@ def test_lint_policy_on_the_live_bucket(world: World) -> None:
 # ------------------------------------------------------------------------------------------------ report
 
 
+def plan_checkpoints(world: World, plan_path: Path) -> None:
+    """A GC plan of checkpoints/ (7 days), for the report's scenario (d)."""
+    from artifact_gc.collect.planner import PlanOptions, run_plan
+    from artifact_gc.config import GcConfig
+
+    run_plan(
+        GcConfig(bucket=BUCKET, registry_tables=(TABLE,), prefixes=("checkpoints/",), min_age_days=7),
+        PlanOptions(out=plan_path, max_delete_fraction=1.0),
+        world.clients(),
+        world.now,
+    )
+
+
 def fill(world: World) -> None:
     world.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     world.put("checkpoints/run-1/a.pt", age_days=100, body=b"x" * 200_000)
@@ -289,18 +302,11 @@ def test_report_depth_and_prefix_scope(world: World) -> None:
 
 
 def test_scenarios_c_and_d_from_terraform_output_and_a_plan(world: World, tmp_path: Path) -> None:
-    from artifact_gc.collect.planner import PlanOptions, run_plan
-    from artifact_gc.config import GcConfig
 
     fill(world)
     world.register("models/")
     plan_path = tmp_path / "plan.jsonl"
-    run_plan(
-        GcConfig(bucket=BUCKET, registry_tables=(TABLE,), prefixes=("checkpoints/",), min_age_days=7),
-        PlanOptions(out=plan_path, max_delete_fraction=1.0),
-        world.clients(),
-        world.now,
-    )
+    plan_checkpoints(world, plan_path)
     outputs = tmp_path / "outputs.json"
     outputs.write_text(
         json.dumps(
@@ -498,8 +504,6 @@ def test_the_one_pass_report_projects_what_the_per_object_replay_projects(
     """The report fills every scenario while it lists (nothing kept per version); on a small bucket its
     projections equal the per-object computation: every version listed first, then replayed per scenario."""
     from artifact_gc.collect.planfile import iter_candidates
-    from artifact_gc.collect.planner import PlanOptions, run_plan
-    from artifact_gc.config import GcConfig
     from artifact_gc.cost.simulate import build_population, project
     from artifact_gc.objects.versions import Inventory, scan_versions
 
@@ -508,12 +512,7 @@ def test_the_one_pass_report_projects_what_the_per_object_replay_projects(
     world.put("checkpoints/run-1/step-1/shard-0.pt", age_days=3)  # a noncurrent version below it
     world.register("models/")
     plan_path = tmp_path / "plan.jsonl"
-    run_plan(
-        GcConfig(bucket=BUCKET, registry_tables=(TABLE,), prefixes=("checkpoints/",), min_age_days=7),
-        PlanOptions(out=plan_path, max_delete_fraction=1.0),
-        world.clients(),
-        world.now,
-    )
+    plan_checkpoints(world, plan_path)
     rules = [
         {
             "ID": "t",
