@@ -240,14 +240,18 @@ def test_a_spread_batch_stops_listing_and_heads_the_rest(world: World) -> None:
     assert requests == {"ListObjectsV2": apply.RECHECK_MAX_PAGES, "HeadObject": 1}
 
 
-def test_listing_stops_once_past_the_last_key(world: World) -> None:
+@pytest.mark.parametrize(
+    "batch_size", [3, 4], ids=["stops once past the last key", "stops at the page that reaches the last key"]
+)
+def test_listing_stops_once_it_has_the_last_key(world: World, batch_size: int) -> None:
+    """Pages of 2: the last key in the middle of page 2 (3) or at its end (4) ends the listing there."""
     keys = [f"models/k{i:02d}" for i in range(12)]
     for key in keys:
         world.put(key)
-    batch = listed(world, keys[:3])
+    batch = listed(world, keys[:batch_size])
     small_pages(world, 2)
     requests = count_requests(world)
-    assert len(_recheck(world.s3, BUCKET, batch, ApplyResult())) == 3
+    assert len(_recheck(world.s3, BUCKET, batch, ApplyResult())) == batch_size
     assert requests == {"ListObjectsV2": 2, "HeadObject": 0}
 
 
@@ -323,17 +327,6 @@ def test_an_empty_listing_means_every_key_is_gone(world: World) -> None:
     result = ApplyResult()
     assert _recheck(world.s3, BUCKET, batch, result) == []
     assert result.gone == ["models/a"] and requests["HeadObject"] == 0
-
-
-def test_listing_stops_at_the_page_that_reaches_the_last_key(world: World) -> None:
-    keys = [f"models/k{i:02d}" for i in range(12)]
-    for key in keys:
-        world.put(key)
-    batch = listed(world, keys[:4])
-    small_pages(world, 2)
-    requests = count_requests(world)
-    assert len(_recheck(world.s3, BUCKET, batch, ApplyResult())) == 4
-    assert requests == {"ListObjectsV2": 2, "HeadObject": 0}
 
 
 def test_keys_the_partial_listing_passed_are_gone_without_a_head(world: World) -> None:
