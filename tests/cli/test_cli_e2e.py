@@ -369,6 +369,13 @@ def test_help_documents_exit_codes() -> None:
         assert "3 a safety interlock refused" in " ".join(result.output.split())
 
 
+def test_plan_help_names_the_extras_to_install() -> None:
+    """Rich markup reads "[spark]" as a tag and drops it: the help must still say what to pip install."""
+    result = CliRunner().invoke(app, ["plan", "--help"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0
+    assert "artifact-gc[inventory]" in result.output and "artifact-gc[spark]" in result.output
+
+
 # --------------------------------------------------------------------------------- exit 1: per-key failures
 
 

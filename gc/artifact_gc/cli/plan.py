@@ -114,7 +114,7 @@ def plan(
             envvar="ARTIFACT_GC_INVENTORY",
             help="Read the bucket's objects from an S3 Inventory delivery instead of listing: a manifest.json "
             "(s3:// or local) or the folder of one inventory configuration (newest complete delivery). "
-            "Needs artifact-gc[inventory].",
+            "Needs artifact-gc\\[inventory].",  # \\[ is a literal [ for rich markup, which would drop "[inventory]"
         ),
     ] = None,
     list_concurrency: Annotated[
@@ -141,7 +141,7 @@ def plan(
             "--engine",
             envvar="ARTIFACT_GC_ENGINE",
             help="Where the inventory mark runs: embedded (DuckDB, this machine) or spark (PySpark; needs "
-            "artifact-gc[spark] and --inventory).",
+            "artifact-gc\\[spark] and --inventory).",
         ),
     ] = Engine.embedded,
     spark_master: Annotated[
