@@ -13,11 +13,13 @@ from hypothesis import strategies as st
 
 from artifact_gc.collect.columnar import (
     OBJECT_SCHEMA,
+    ReferenceTables,
     add_counts,
     counts_sql,
     decision_sql,
-    folder_matches_sql,
     glob_to_re2,
+    key_prefixes_sql,
+    mid_name_extensions,
     protection_sql,
 )
 from artifact_gc.collect.mark import KeepRules, MarkStats, mark
@@ -59,7 +61,10 @@ def test_the_sql_protects_exactly_what_the_reference_set_protects(refs: list[str
         "objects", pa.table({"n": pa.array(range(len(keys)), pa.int64()), "key": pa.array(keys, pa.string())})
     )
     lengths = sorted({len(p) for p in reference.prefixes})
-    rows = con.sql(f"SELECT {protection_sql(lengths)} AS ref_len FROM objects ORDER BY n").fetchall()
+    rows = con.sql(
+        f"SELECT {protection_sql(lengths)} AS ref_len FROM (SELECT *, {key_prefixes_sql(lengths)} FROM objects) "
+        "ORDER BY n"
+    ).fetchall()
     assert [r[0] is not None for r in rows] == [reference.protects(k) for k in keys]
     for (ref_len,), key in zip(rows, keys, strict=True):
         if ref_len is not None:
@@ -135,14 +140,9 @@ def test_the_decision_sql_decides_and_counts_as_mark(
     load_refs(con, reference)
     con.register("objects", table)
     columnar = MarkStats()
-    decided = decision_sql("SELECT * FROM objects", reference, prefixes, tuple(globs))
+    decided = decision_sql("SELECT * FROM objects", ReferenceTables.of(reference), prefixes, tuple(globs))
     params = {"cutoff": CUTOFF}
-    suspects = add_counts(
-        con.sql(counts_sql(decided, columnar.largest_limit), params=params).fetchall(), columnar
-    )
-    if suspects:
-        (folder,) = con.sql(folder_matches_sql(decided), params=params).fetchall()[0]
-        columnar.protected_non_folder += suspects - folder
+    add_counts(con.sql(counts_sql(decided, columnar.largest_limit), params=params).fetchall(), columnar)
     garbage = [
         k for (k,) in con.sql(f"SELECT key FROM ({decided}) WHERE decision = 0", params=params).fetchall()
     ]
@@ -168,13 +168,7 @@ def test_a_reference_to_the_whole_bucket_protects_every_key() -> None:
     assert protection_sql([]) == "CAST(NULL AS INTEGER)"
 
 
-def test_mid_name_matches_are_settled_in_sql_as_reference_set_settles_them() -> None:
-    reference = reference_set(["models/v1", "models/v10"])
-    keys = ["models/v10/x", "models/v11/x", "models/v10x", "models/v1/y", "models/v10"]
-    expected = sum(reference.match(k) is Match.NON_FOLDER for k in keys)
-    assert expected == 2  # v11/x (no longer reference starts with v11) and v10x (no folder ancestor is one)
-    con = duckdb_con()
-    load_refs(con, reference)
+def objects_table(keys: list[str]) -> pa.Table:
     rows = [
         {
             "key": k,
@@ -186,14 +180,42 @@ def test_mid_name_matches_are_settled_in_sql_as_reference_set_settles_them() -> 
         }
         for k in keys
     ]
-    con.register("objects", pa.Table.from_pylist(rows, schema=OBJECT_SCHEMA))
-    decided = decision_sql("SELECT * FROM objects", reference, ("models/",), ())
-    stats = MarkStats()
-    suspects = add_counts(con.sql(counts_sql(decided, 10), params={"cutoff": CUTOFF}).fetchall(), stats)
-    (folder,) = con.sql(folder_matches_sql(decided), params={"cutoff": CUTOFF}).fetchall()[0]
-    # v10/x, v10x and v10 itself were ambiguous; v10/x and v10 are folder matches after all
-    assert (suspects, folder) == (3, 2)
-    assert stats.protected_non_folder + suspects - folder == expected
+    return pa.Table.from_pylist(rows, schema=OBJECT_SCHEMA)
+
+
+def non_folder_by_key(reference: ReferenceSet, keys: list[str]) -> dict[str, bool]:
+    """decision_sql's ``non_folder`` of each key, in scope "" (every key)."""
+    con = duckdb_con()
+    load_refs(con, reference)
+    con.register("objects", objects_table(keys))
+    decided = decision_sql("SELECT * FROM objects", ReferenceTables.of(reference), ("",), ())
+    return dict(con.sql(f"SELECT key, non_folder FROM ({decided})", params={"cutoff": CUTOFF}).fetchall())
+
+
+def test_mid_name_matches_are_settled_in_sql_as_reference_set_settles_them() -> None:
+    reference = reference_set(["models/v1", "models/v10", "models/v2", "models/v2x/deep"])
+    keys = [
+        "models/v10/x",  # v1 mid-name, but v10 stops at its folder boundary: a folder match
+        "models/v11/x",  # no longer reference starts with v11: mid-name
+        "models/v10x",  # continues v10 mid-name too: mid-name
+        "models/v1/y",  # v1 itself at a folder boundary
+        "models/v10",  # exactly the longer reference
+        "models/v2x/deep/file",  # v2 mid-name; the longer reference stops two folders down
+        "models/v2x/deeper",  # continues v2x/deep mid-name: mid-name
+        "other/v1",  # no reference
+    ]
+    expected = {k: reference.match(k) is Match.NON_FOLDER for k in keys}
+    assert [k for k, non in expected.items() if non] == ["models/v11/x", "models/v10x", "models/v2x/deeper"]
+    assert non_folder_by_key(reference, keys) == expected
+    assert mid_name_extensions(reference) == ["models/v10", "models/v2x/deep"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(refs=st.lists(KEY, max_size=8), keys=st.lists(KEY, max_size=40, unique=True))
+def test_each_rows_mid_name_flag_is_what_reference_set_match_says(refs: list[str], keys: list[str]) -> None:
+    reference = reference_set(refs)
+    expected = {k: reference.match(k) is Match.NON_FOLDER for k in keys}
+    assert non_folder_by_key(reference, keys) == expected
 
 
 @settings(max_examples=120, deadline=None)
@@ -209,8 +231,8 @@ def test_a_worker_deciding_batch_by_batch_decides_and_counts_as_mark(
     cuts: list[int],
 ) -> None:
     """What a Spark executor runs (decide_batches over raw inventory batches, cut anywhere) decides every
-    row as mark() does, and its per-row folder matches add up to mark()'s mid-name count."""
-    from artifact_gc.collect.columnar import ReferenceTables, current_objects_sql
+    row as mark() does, and its per-row mid-name flags add up to mark()'s mid-name count."""
+    from artifact_gc.collect.columnar import current_objects_sql
     from artifact_gc.collect.inventory_mark import CURRENT_BATCH, decide_batches
 
     reference = reference_set(refs)
@@ -230,7 +252,7 @@ def test_a_worker_deciding_batch_by_batch_decides_and_counts_as_mark(
     out = decide_batches(
         iter(batches),
         source,
-        decision_sql(CURRENT_BATCH, reference, prefixes, tuple(globs)),
+        decision_sql(CURRENT_BATCH, ReferenceTables.of(reference), prefixes, tuple(globs)),
         ReferenceTables.of(reference),
         CUTOFF,
     )
@@ -247,6 +269,5 @@ def test_a_worker_deciding_batch_by_batch_decides_and_counts_as_mark(
     assert sum(r["decision"] == 1 for r in decided) == row.protected
     assert sum(r["decision"] == 2 for r in decided) == row.too_young
     assert sum(r["decision"] == 3 for r in decided) == row.kept_by_glob
-    mid_name = sum(r["mid_name"] and not r["folder_match"] for r in decided)
-    assert mid_name == row.protected_non_folder
+    assert sum(r["non_folder"] for r in decided) == row.protected_non_folder
     assert all(r["etag"] == '"e"' for r in decided if r["decision"] == 0)

@@ -104,56 +104,61 @@ def sql_literal(text: str, what: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def protection_sql(lengths: list[int], column: str = "key") -> str:
-    """The length (in characters) of the reference that protects ``column``, or NULL.
+def key_prefixes_sql(lengths: list[int]) -> str:
+    """Columns ``key_<n>``: the key's first ``n`` characters, for each length the mark looks up.
 
-    Needs a table ``refs(ref, len)`` of the sorted prefix-free references (see :func:`reference_rows`). In
-    such a set at most one reference is a prefix of a key, so the first hit is the one."""
+    Each is computed once per row and read by every lookup of that length (:func:`protection_sql`, the
+    mid-name check in :func:`decision_sql`): cutting the key is what a lookup costs, not the hash probe."""
+    return ", ".join(f"left(key, {n}) AS key_{n}" for n in lengths if n > 0) or "NULL AS key_none"
+
+
+def protection_sql(lengths: list[int]) -> str:
+    """The length (in characters) of the reference that protects a row's key, or NULL.
+
+    Reads the row's :func:`key_prefixes_sql` columns and a table ``refs(ref, len)`` of the sorted
+    prefix-free references (``inventory_mark.load_refs``). In such a set at most one reference is a prefix
+    of a key, so the first hit is the one."""
     if not lengths:
         return "CAST(NULL AS INTEGER)"
     if 0 in lengths:
         return "0"  # a reference to the bucket itself
-    whens = " ".join(
-        f"WHEN left({column}, {n}) IN (SELECT ref FROM refs WHERE len = {n}) THEN {n}" for n in lengths
-    )
+    whens = " ".join(f"WHEN key_{n} IN (SELECT ref FROM refs WHERE len = {n}) THEN {n}" for n in lengths)
     return f"CASE {whens} END"
-
-
-def reference_rows(refs: ReferenceSet) -> tuple[list[str], list[int]]:
-    """The ``refs`` table's columns: each prefix-free reference and its length in characters."""
-    return list(refs.prefixes), [len(prefix) for prefix in refs.prefixes]
 
 
 @dataclass(frozen=True)
 class ReferenceTables:
-    """The three tables the mark's SQL reads, as plain lists: built once from a ``ReferenceSet`` and
+    """The two tables the mark's SQL reads, as plain lists: built once from a ``ReferenceSet`` and
     small enough to ship to every worker that decides rows (DuckDB threads or Spark executors)."""
 
     refs: list[str]  # the sorted prefix-free references (table refs: ref, len)
-    conts: list[str]  # :func:`continuations` (table conts: cont)
-    allkeys: list[str]  # every reference key, sorted (table allkeys: k)
+    extensions: list[str]  # :func:`mid_name_extensions` (table ext: k, len)
 
     @classmethod
     def of(cls, refs: ReferenceSet) -> ReferenceTables:
-        return cls(list(refs.prefixes), continuations(refs), sorted(refs.all_keys))
+        return cls(list(refs.prefixes), mid_name_extensions(refs))
 
 
-def continuations(refs: ReferenceSet) -> list[str]:
-    """The ``conts`` table: for each prefix-free reference R, R plus the next character of every longer
-    reference that starts with R.
+def mid_name_extensions(refs: ReferenceSet) -> list[str]:
+    """The reference keys E that continue a prefix-free reference R mid-name (``v10`` continues ``v1``),
+    sorted; an E below another one's folder (``v10/x`` below ``v10``) is left out.
 
-    A key that continues R mid-name (``v1`` then ``0``) can only stop at a folder boundary of a longer
-    reference that continues R with that same character (``v10``); when there is none, the match is
-    mid-name for sure, and SQL can count it without asking ``ReferenceSet.match``."""
-    everything = sorted(refs.all_keys)
-    found: set[str] = set()
-    for ref in refs.prefixes:
-        start = bisect_right(everything, ref)
-        for longer in everything[start:]:
-            if not longer.startswith(ref):
-                break
-            found.add(longer[: len(ref) + 1])
-    return sorted(found)
+    The prefix-free set keeps only R, so a key R protects mid-name (``v10/x``) may still stop at a folder
+    boundary of such a longer reference: ``ReferenceSet.match`` looks for one among the key's folder
+    ancestors, and SQL looks the same up in these. A key at a folder boundary of ``v10/x`` is at one of
+    ``v10`` as well, so the shortest suffice: fewer lengths to look up."""
+    prefixes = refs.prefixes
+    found: list[str] = []
+    kept: set[str] = set()
+    for key in sorted(refs.all_keys):
+        ref = prefixes[bisect_right(prefixes, key) - 1]  # the one reference that is a prefix of key
+        if not ref or len(key) == len(ref) or key[len(ref)] == "/":
+            continue
+        folders = (key[:slash] for slash, c in enumerate(key) if c == "/" and slash > len(ref))
+        if not any(folder in kept for folder in folders):  # a folder ancestor sorts first
+            kept.add(key)
+            found.append(key)
+    return found
 
 
 def inventory_expressions(file_format: str, columns: tuple[str, ...]) -> dict[str, str]:
@@ -193,27 +198,36 @@ def current_objects_sql(raw: str, file_format: str, columns: tuple[str, ...], ve
 
 
 def decision_sql(
-    source: str, refs: ReferenceSet, prefixes: tuple[str, ...], keep_globs: tuple[str, ...]
+    source: str, tables: ReferenceTables, prefixes: tuple[str, ...], keep_globs: tuple[str, ...]
 ) -> str:
-    """One row per in-scope object of ``source`` (OBJECT_SCHEMA columns) with its scope ``prefix``, the
-    protecting reference's length ``ref_len``, a ``decision`` in :func:`mark`'s order (1 protected, 2 too
-    young, 3 kept by a glob, 0 candidate), ``mid_name`` (protected by a match that does not stop at a
-    folder boundary) and ``ambiguous`` (such a match that a longer reference might still end at a folder
-    boundary of: ``ReferenceSet.match`` decides those). Needs the tables ``refs`` (:func:`reference_rows`)
-    and ``conts`` (:func:`continuations`). The cutoff is parameter ``$cutoff``."""
+    """One row per in-scope object of ``source`` (OBJECT_SCHEMA columns) with its scope ``prefix``, a
+    ``decision`` in :func:`mark`'s order (1 protected, 2 too young, 3 kept by a glob, 0 candidate) and
+    ``non_folder``: protected by a match that stops mid-name, where ``ReferenceSet.match`` says
+    NON_FOLDER. Needs the tables of ``inventory_mark.load_refs``; the cutoff is parameter ``$cutoff``.
+
+    A mid-name match (``v1`` keeps ``v10/x``) is a folder match after all when a longer reference stops
+    at a folder boundary of the key (``v10``): one lookup per length of :func:`mid_name_extensions`
+    (table ``ext``) settles it, from the same cut keys as the protection's lookups."""
     scope = " ".join(
         f"WHEN starts_with(key, {sql_literal(p, 'scope prefix')}) THEN {sql_literal(p, 'scope prefix')}"
         for p in prefixes
     )
-    lengths = sorted({len(p) for p in refs.prefixes})
+    lengths = sorted({len(p) for p in tables.refs})
+    longer = sorted({len(e) for e in tables.extensions})
     keep = " OR ".join(
         f"regexp_full_match(key, {sql_literal(glob_to_re2(g), 'keep glob')})" for g in keep_globs
+    )
+    at_a_longer_folder = " OR ".join(
+        f"(key_{n} IN (SELECT k FROM ext WHERE len = {n}) AND substr(key, {n + 1}, 1) IN ('', '/'))"
+        for n in longer
     )
     return f"""
         WITH scoped AS (
             SELECT *, CASE {scope} END AS prefix FROM ({source})
+        ), cut AS (
+            SELECT *, {key_prefixes_sql(sorted(set(lengths) | set(longer)))} FROM scoped WHERE prefix IS NOT NULL
         ), judged AS (
-            SELECT *, {protection_sql(lengths)} AS ref_len FROM scoped WHERE prefix IS NOT NULL
+            SELECT *, {protection_sql(lengths)} AS ref_len FROM cut
         )
         SELECT key, size, last_modified, etag, storage_class, current_version_id, prefix,
             CASE
@@ -222,38 +236,33 @@ def decision_sql(
                 WHEN {keep or "FALSE"} THEN 3
                 ELSE 0
             END AS decision,
-            ref_len IS NOT NULL AND ref_len > 0 AND substr(key, ref_len + 1, 1) NOT IN ('', '/') AS mid_name,
-            ref_len IS NOT NULL AND ref_len > 0 AND substr(key, ref_len + 1, 1) NOT IN ('', '/')
-                AND left(key, ref_len + 1) IN (SELECT cont FROM conts) AS ambiguous
+            coalesce(ref_len > 0 AND substr(key, ref_len + 1, 1) NOT IN ('', '/')
+                AND NOT ({at_a_longer_folder or "FALSE"}), FALSE) AS non_folder
         FROM judged
     """
 
 
 def counts_sql(decided: str, largest: int) -> str:
     """One aggregate over :func:`decision_sql`'s rows: what :class:`MarkStats` counts, by decision, scope
-    prefix and storage class (rows: decision, prefix, storage_class, objects, bytes, mid_name, and the
+    prefix and storage class (rows: decision, prefix, storage_class, objects, bytes, non_folder, and the
     ``largest`` biggest candidates as {size, key} structs)."""
     return f"""
         SELECT decision, prefix, storage_class, count(*) AS objects, coalesce(sum(size), 0) AS bytes,
-            count(*) FILTER (WHERE mid_name AND NOT ambiguous) AS mid_name,
-            count(*) FILTER (WHERE ambiguous) AS ambiguous,
+            count(*) FILTER (WHERE non_folder) AS non_folder,
             max_by({{'size': size, 'key': key}}, size, {int(largest)}) FILTER (WHERE decision = 0) AS largest
         FROM ({decided}) GROUP BY decision, prefix, storage_class
     """
 
 
-def add_counts(rows: list[tuple[Any, ...]], stats: MarkStats) -> int:
-    """Add :func:`counts_sql`'s rows to ``stats``; return how many protected rows are ``ambiguous`` (each
-    to be decided by ``ReferenceSet.match``: a longer reference may stop at a folder boundary of the key)."""
-    suspects = 0
-    for decision, prefix, storage_class, objects, size, mid_name, ambiguous, largest in rows:
+def add_counts(rows: list[tuple[Any, ...]], stats: MarkStats) -> None:
+    """Add :func:`counts_sql`'s rows to ``stats``."""
+    for decision, prefix, storage_class, objects, size, non_folder, largest in rows:
         stats.objects += objects
         stats.bytes += size
         if decision == 1:
             stats.protected += objects
             stats.protected_bytes += size
-            stats.protected_non_folder += mid_name
-            suspects += ambiguous
+            stats.protected_non_folder += non_folder
         elif decision == 2:
             stats.too_young += objects
         elif decision == 3:
@@ -264,26 +273,6 @@ def add_counts(rows: list[tuple[Any, ...]], stats: MarkStats) -> int:
             stats.by_prefix_class[(prefix, storage_class)] += objects
             stats.bytes_by_prefix_class[(prefix, storage_class)] += size
             note_largest(stats, [(item["size"], item["key"]) for item in largest or ()])
-    return suspects
-
-
-def folder_match_keys_sql(decided: str) -> str:
-    """The ``ambiguous`` rows' keys that ``ReferenceSet.match`` calls a folder match after all: the key, or
-    one of its folder ancestors, is a reference (table ``allkeys``). Ancestors shorter than the protecting
-    reference need no exclusion: no reference is a shorter prefix of the key (it would be the protecting
-    one in the prefix-free set)."""
-    return f"""
-        SELECT DISTINCT key FROM (
-            SELECT key, unnest(list_append(
-                [array_to_string(parts[1:i], '/') FOR i IN range(1, len(parts))], key)) AS ancestor
-            FROM (SELECT key, string_split(key, '/') AS parts FROM ({decided}) WHERE ambiguous)
-        ) WHERE ancestor IN (SELECT k FROM allkeys)
-    """
-
-
-def folder_matches_sql(decided: str) -> str:
-    """How many ``ambiguous`` rows are folder matches after all (:func:`folder_match_keys_sql`)."""
-    return f"SELECT count(*) FROM ({folder_match_keys_sql(decided)})"
 
 
 def note_largest(stats: MarkStats, sized_keys: list[tuple[int, str]]) -> None:

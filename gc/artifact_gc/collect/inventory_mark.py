@@ -24,7 +24,6 @@ from artifact_gc.collect.columnar import (
     counts_sql,
     current_objects_sql,
     decision_sql,
-    folder_matches_sql,
     inventory_expressions,
     sql_literal,
 )
@@ -115,21 +114,21 @@ def source_sql(manifest: InventoryManifest, paths: list[Path], versioned: bool, 
 
 
 def load_refs(con: Any, refs: ReferenceSet | ReferenceTables) -> None:
-    """The tables the mark's SQL reads: ``refs``, ``conts`` and ``allkeys``."""
+    """The tables the mark's SQL reads (:class:`ReferenceTables`): ``refs(ref, len)`` and ``ext(k, len)``."""
     _, pa, _ = _modules()
     tables = refs if isinstance(refs, ReferenceTables) else ReferenceTables.of(refs)
-    lengths = [len(ref) for ref in tables.refs]
-    con.register(
-        "refs_arrow",
-        pa.table({"ref": pa.array(tables.refs, pa.string()), "len": pa.array(lengths, pa.int32())}),
-    )
-    con.execute("CREATE OR REPLACE TABLE refs AS SELECT * FROM refs_arrow")
-    con.register("conts_arrow", pa.table({"cont": pa.array(tables.conts, pa.string())}))
-    con.execute("CREATE OR REPLACE TABLE conts AS SELECT * FROM conts_arrow")
-    con.register("allkeys_arrow", pa.table({"k": pa.array(tables.allkeys, pa.string())}))
-    con.execute("CREATE OR REPLACE TABLE allkeys AS SELECT * FROM allkeys_arrow")
-    for name in ("refs_arrow", "conts_arrow", "allkeys_arrow"):
-        con.unregister(name)
+
+    def with_lengths(name: str, texts: list[str]) -> Any:
+        lengths = pa.array([len(text) for text in texts], pa.int32())
+        return pa.table({name: pa.array(texts, pa.string()), "len": lengths})
+
+    for table, rows in (
+        ("refs", with_lengths("ref", tables.refs)),
+        ("ext", with_lengths("k", tables.extensions)),
+    ):
+        con.register(f"{table}_arrow", rows)
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table}_arrow")
+        con.unregister(f"{table}_arrow")
 
 
 CANDIDATE_COLUMNS = "key, size, last_modified, etag, storage_class, current_version_id, prefix"
@@ -154,12 +153,20 @@ def _write_plan(con: Any, query: str, params: dict[str, Any], out: Path, header:
         raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc})") from exc
     tmp = Path(tmp_name)
     try:
-        rows = _batches(con.sql(query, params=params or None))
         if out.suffix == ".parquet":
-            from artifact_gc.collect.parquet_plan import write_parquet_plan
+            # DuckDB writes it (in parallel, in ORDER BY order), the header in the file's metadata
+            from artifact_gc.collect.parquet_plan import HEADER_KEY
 
-            write_parquet_plan(tmp, header, rows)
+            metadata = sql_literal(json.dumps(header, ensure_ascii=False), "plan header")
+            con.execute(
+                f"COPY ({query}) TO {sql_literal(str(tmp), 'plan file')} "
+                f"(FORMAT parquet, KV_METADATA {{{HEADER_KEY.decode()}: {metadata}}})",
+                params or None,
+            )
+            with tmp.open("rb") as written:
+                os.fsync(written.fileno())
         else:
+            rows = _batches(con.sql(query, params=params or None))
             with tmp.open("w", encoding="utf-8") as plan:
                 plan.write(json.dumps(header, ensure_ascii=False) + "\n")
                 for batch in rows:
@@ -215,26 +222,24 @@ def plan_from_inventory(
     """Plan from the newest complete delivery at ``location``; return the header written.
 
     DuckDB decides every row once, into a scratch Parquet file; then, from that file: the counts and the
-    largest candidates in one aggregate; the mid-name matches a longer reference might end at a folder
-    boundary of, settled by a semi-join on the keys' folder ancestors; the candidates, sorted by key
-    (spilling to disk past the memory limit) and written as the plan. No row of the bucket passes through
-    Python but the plan's."""
+    largest candidates in one aggregate, and the candidates, sorted by key (spilling to disk past the
+    memory limit) and written as the plan. No row of the bucket passes through Python but the plan's."""
     _modules()
     delivery = job.delivery()
     manifest = delivery.manifest
     snapshot = delivery_snapshot(delivery)
     with _reading(delivery, job.s3, "mark") as (con, scratch, paths):
-        load_refs(con, job.refs)
+        tables = ReferenceTables.of(job.refs)
+        load_refs(con, tables)
         source = source_sql(manifest, paths, job.versioned, con)
-        decided = decision_sql(source, job.refs, job.prefixes, job.keep_globs)
+        decided = decision_sql(source, tables, job.prefixes, job.keep_globs)
         # The decisions are made once, in one parallel pass, and kept in a scratch Parquet file with
-        # only what the later passes read: the key and the plan's columns of candidates (and the key
-        # of ambiguous matches), the counters' columns of every row.
+        # only what the later passes read: the plan's columns of candidates, the counters' of every row.
         kept = scratch / "decided.parquet"
         con.execute(
             f"""COPY (
-                SELECT decision, prefix, storage_class, size, mid_name, ambiguous,
-                    CASE WHEN decision = 0 OR ambiguous THEN key END AS key,
+                SELECT decision, prefix, storage_class, size, non_folder,
+                    CASE WHEN decision = 0 THEN key END AS key,
                     CASE WHEN decision = 0 THEN last_modified END AS last_modified,
                     CASE WHEN decision = 0 THEN etag END AS etag,
                     CASE WHEN decision = 0 THEN current_version_id END AS current_version_id
@@ -243,10 +248,7 @@ def plan_from_inventory(
             {"cutoff": job.cutoff},
         )
         decisions = f"SELECT * FROM read_parquet({sql_literal(str(kept), 'scratch file')})"
-        suspects = add_counts(con.sql(counts_sql(decisions, stats.largest_limit)).fetchall(), stats)
-        if suspects:
-            (folder,) = con.sql(folder_matches_sql(decisions)).fetchall()[0]
-            stats.protected_non_folder += suspects - folder
+        add_counts(con.sql(counts_sql(decisions, stats.largest_limit)).fetchall(), stats)
         header = header_for(snapshot)
         _write_plan(
             con,
@@ -260,9 +262,8 @@ def plan_from_inventory(
 
 # The decided rows a distributed engine hands back from its workers: what its aggregates and the plan read.
 DECIDED_SPARK_SCHEMA = (
-    "decision int, prefix string, storage_class string, size bigint, mid_name boolean, "
-    "ambiguous boolean, folder_match boolean, key string, last_modified timestamp, etag string, "
-    "current_version_id string"
+    "decision int, prefix string, storage_class string, size bigint, non_folder boolean, key string, "
+    "last_modified timestamp, etag string, current_version_id string"
 )
 
 
@@ -285,12 +286,9 @@ def decide_batches(
     decisions. ``source_sql`` turns a raw batch (table ``inventory_batch``) into current objects, once;
     ``decided_sql`` decides them (:data:`CURRENT_BATCH`). A current row without a key, size, date or ETag
     fails the task: a lenient reader (Spark's CSV fills missing columns with NULL) must not turn a damaged
-    file into no objects. Each ambiguous mid-name match is settled in its batch (``folder_match``); the
-    candidate columns are kept for candidates only."""
+    file into no objects. The candidate columns are kept for candidates only."""
     duckdb, pa, _ = _modules()
     import pyarrow.compute as pc
-
-    from artifact_gc.collect.columnar import folder_match_keys_sql
 
     con = duckdb.connect()
     try:
@@ -311,19 +309,16 @@ def decide_batches(
                     f"{malformed} rows of current objects lack a key, size, date or ETag"
                 )
             con.register("current_batch", current)
-            decided = con.sql(decided_sql, params={"cutoff": cutoff}).to_arrow_table()
-            con.unregister("current_batch")
-            con.register("decided_batch", decided)
             rows = con.sql(
-                f"""SELECT decision, prefix, storage_class, size, mid_name, ambiguous,
-                    ambiguous AND key IN ({folder_match_keys_sql("SELECT * FROM decided_batch")}) AS folder_match,
+                f"""SELECT decision, prefix, storage_class, size, non_folder,
                     CASE WHEN decision = 0 THEN key END AS key,
                     CASE WHEN decision = 0 THEN last_modified END AS last_modified,
                     CASE WHEN decision = 0 THEN etag END AS etag,
                     CASE WHEN decision = 0 THEN current_version_id END AS current_version_id
-                FROM decided_batch"""
+                FROM ({decided_sql})""",
+                params={"cutoff": cutoff},
             ).to_arrow_table()
-            con.unregister("decided_batch")
+            con.unregister("current_batch")
             yield from rows.cast(_DECIDED_ARROW(pa)).to_batches()
     finally:
         con.close()
@@ -337,9 +332,7 @@ def _DECIDED_ARROW(pa: Any) -> Any:
             ("prefix", pa.string()),
             ("storage_class", pa.string()),
             ("size", pa.int64()),
-            ("mid_name", pa.bool_()),
-            ("ambiguous", pa.bool_()),
-            ("folder_match", pa.bool_()),
+            ("non_folder", pa.bool_()),
             ("key", pa.string()),
             ("last_modified", timestamp),
             ("etag", pa.string()),

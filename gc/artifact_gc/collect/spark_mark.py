@@ -221,15 +221,11 @@ def _counts(decided: Any, stats: MarkStats) -> None:
         .agg(
             F.count(F.lit(1)).alias("objects"),
             F.coalesce(F.sum("size"), F.lit(0)).alias("bytes"),
-            count_where(F.col("mid_name") & ~F.col("ambiguous")).alias("mid_name"),
-            count_where(F.col("ambiguous")).alias("ambiguous"),
-            count_where(F.col("folder_match")).alias("folder_match"),
+            count_where(F.col("non_folder")).alias("non_folder"),
         )
         .collect()
     )
-    rows = [(*row[:7], None) for row in grouped]
-    suspects = add_counts(rows, stats)
-    stats.protected_non_folder += suspects - sum(row["folder_match"] for row in grouped)
+    add_counts([(*row, None) for row in grouped], stats)
     largest = (
         decided.where("decision = 0")
         .orderBy(F.desc("size"), F.asc("key"))
@@ -339,8 +335,9 @@ def plan_on_spark(
     source = current_objects_sql(
         "SELECT * FROM inventory_batch", manifest.file_format, manifest.columns, job.versioned
     )
-    decided_sql = decision_sql(CURRENT_BATCH, job.refs, job.prefixes, job.keep_globs)
-    payload = (source, decided_sql, ReferenceTables.of(job.refs), job.cutoff)
+    tables = ReferenceTables.of(job.refs)
+    decided_sql = decision_sql(CURRENT_BATCH, tables, job.prefixes, job.keep_globs)
+    payload = (source, decided_sql, tables, job.cutoff)
     context = spark_context(spark)
     shared = context.broadcast(payload) if context is not None else None
     if shared is not None:
