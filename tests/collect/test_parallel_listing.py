@@ -87,3 +87,21 @@ def listed_keys(clients: Any) -> Counter[tuple[str, str | None]]:
     clients.s3.meta.events.register("after-call.s3.ListObjectsV2", record)
     clients.s3.meta.events.register("after-call.s3.ListObjectVersions", record)
     return seen
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+@pytest.mark.parametrize("versioned", [False, True], ids=["unversioned", "versioned"])
+def test_a_listing_plan_ending_in_parquet_is_parquet_with_the_same_candidates(
+    tmp_path: Path, concurrency: int, versioned: bool
+) -> None:
+    with mock_aws():
+        world = World(versioned=versioned)
+        fill(world)
+        lines = plan(world, tmp_path / "plan.jsonl", concurrency, ("models/",))
+        columnar = plan(world, tmp_path / "plan.parquet", concurrency, ("models/",))
+    assert columnar.read_bytes()[:4] == b"PAR1"  # not JSON Lines under a .parquet name
+    assert [c.obj for c in iter_candidates(columnar)] == [c.obj for c in iter_candidates(lines)]
+    assert [c.prefix for c in iter_candidates(columnar)] == [c.prefix for c in iter_candidates(lines)]
+    header = read_header(columnar)
+    assert header["totals"] == read_header(lines)["totals"]
+    assert header["totals"]["candidates"] == len(list(iter_candidates(columnar))) > 40

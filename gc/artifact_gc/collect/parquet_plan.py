@@ -35,7 +35,7 @@ def is_parquet(path: Path) -> bool:
         return False
 
 
-def _modules() -> tuple[Any, Any]:
+def modules() -> tuple[Any, Any]:
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -45,7 +45,7 @@ def _modules() -> tuple[Any, Any]:
 
 
 def write_parquet_plan(path: Path, header: dict[str, Any], batches: Iterable[Any]) -> None:
-    pa, pq = _modules()
+    pa, pq = modules()
     from artifact_gc.collect.columnar import CANDIDATE_SCHEMA
 
     schema = CANDIDATE_SCHEMA.with_metadata({HEADER_KEY: json.dumps(header, ensure_ascii=False).encode()})
@@ -75,7 +75,7 @@ def plan_parts(path: Path) -> list[Path]:
 
 
 def _part_header(path: Path) -> Any:
-    _, pq = _modules()
+    _, pq = modules()
     try:
         metadata = pq.read_schema(path).metadata or {}
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError...: all mean "not a readable plan"
@@ -109,7 +109,7 @@ def read_parquet_header(path: Path) -> Any:
 
 
 def iter_parquet_candidates(path: Path) -> Iterator[Candidate]:
-    _, pq = _modules()
+    _, pq = modules()
     row = 0
     for part in plan_parts(path):
         try:

@@ -8,6 +8,7 @@ writes header + body to a temporary file and renames it into place: a reader nev
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -125,12 +126,39 @@ class PlanWriter:
         self._body.flush()
         self._body.seek(0)
         tmp = self.path.with_name(f".{self.path.name}.tmp")
-        with tmp.open("w", encoding="utf-8") as out:
-            out.write(json.dumps(header, ensure_ascii=False) + "\n")
-            shutil.copyfileobj(self._body, out, 1 << 20)
-            out.flush()
-            os.fsync(out.fileno())
+        if self.path.suffix == ".parquet":
+            from artifact_gc.collect.parquet_plan import write_parquet_plan
+
+            write_parquet_plan(tmp, header, _candidate_batches(self._body))
+            with tmp.open("rb") as written:
+                os.fsync(written.fileno())
+        else:
+            with tmp.open("w", encoding="utf-8") as out:
+                out.write(json.dumps(header, ensure_ascii=False) + "\n")
+                shutil.copyfileobj(self._body, out, 1 << 20)
+                out.flush()
+                os.fsync(out.fileno())
         os.replace(tmp, self.path)
+
+
+def _candidate_batches(lines: Iterable[str], rows: int = 65536) -> Iterator[Any]:
+    """Candidate lines (:func:`candidate_record`) as Arrow batches of the Parquet plan's columns, in order.
+    A Parquet plan names current versions only: it has no version_id column."""
+    import pyarrow as pa
+
+    from artifact_gc.collect.columnar import CANDIDATE_SCHEMA
+
+    chunk: list[dict[str, Any]] = []
+    for line in itertools.chain(lines, [None]):
+        if line is not None:
+            record = json.loads(line)
+            if record.pop("version_id") is not None:
+                raise ValueError("a Parquet plan names current versions only")
+            record["last_modified"] = parse_iso(record["last_modified"])
+            chunk.append(record)
+        if chunk and (line is None or len(chunk) == rows):
+            yield pa.RecordBatch.from_pylist(chunk, schema=CANDIDATE_SCHEMA)
+            chunk = []
 
 
 def header_digest(header: dict[str, Any]) -> str:

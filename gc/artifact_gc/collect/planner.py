@@ -117,6 +117,10 @@ def run_plan(
             f"--out {options.out} is a folder: give the plan file's path (plan folders are what "
             "--engine spark writes)"
         )
+    if options.out.suffix == ".parquet":
+        from artifact_gc.collect.parquet_plan import modules as parquet_modules
+
+        parquet_modules()  # before any listing: a Parquet plan needs pyarrow
     if options.engine == "spark" and not config.inventory:
         raise UsageError(
             "--engine spark marks an S3 Inventory delivery: give --inventory LOCATION "
