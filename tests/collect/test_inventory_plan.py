@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from artifact_gc.collect.apply import ApplyOptions, execute_apply, prepare_apply
 from artifact_gc.collect.planfile import iter_candidates, read_header
@@ -334,3 +336,37 @@ def test_a_data_file_that_is_not_its_format_is_refused_by_plan_and_report(
             world.now,
             inventory_location=str(manifest),
         )
+
+
+HEADER_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)  # S3 text is UTF-8
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=HEADER_TEXT, keys=st.lists(HEADER_TEXT, min_size=1, max_size=6, unique=True))
+def test_duckdb_writes_any_header_text_and_the_candidates_in_key_order(text: str, keys: list[str]) -> None:
+    """The Parquet plan's header goes through a SQL literal: quotes, backslashes, braces and any unicode
+    come back as written; the rows come back in key order (UTF-8 byte order, as S3 lists)."""
+    import tempfile
+
+    import pyarrow as pa
+
+    from artifact_gc.collect.columnar import CANDIDATE_SCHEMA
+    from artifact_gc.collect.inventory_mark import _write_plan, connect
+    from artifact_gc.collect.parquet_plan import iter_parquet_candidates, read_parquet_header
+
+    moment = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    rows = [
+        {"key": k, "size": 1, "last_modified": moment, "etag": '"e"', "storage_class": "STANDARD",
+         "current_version_id": None, "prefix": ""}
+        for k in keys
+    ]  # fmt: skip
+    with tempfile.TemporaryDirectory() as scratch:
+        con = connect(Path(scratch))
+        con.register("planned", pa.Table.from_pylist(rows, schema=CANDIDATE_SCHEMA))
+        out = Path(scratch) / "plan.parquet"
+        header = {"bucket": BUCKET, "note": text, "quoted": "it's {a: 'b'} \\ \"c\""}
+        _write_plan(con, "SELECT * FROM planned ORDER BY key", {}, out, header)
+        con.close()
+        written = read_parquet_header(out)
+        assert {k: written[k] for k in header} == header
+        assert [c.obj.key for c in iter_parquet_candidates(out)] == sorted(keys, key=lambda k: k.encode())
