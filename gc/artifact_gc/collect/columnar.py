@@ -242,6 +242,19 @@ def decision_sql(
     """
 
 
+def kept_sql(decided: str) -> str:
+    """Of each of :func:`decision_sql`'s rows, what the passes after the decision read: the counters'
+    columns of every row, the plan's columns of candidates only (NULL for the rest)."""
+    return f"""
+        SELECT decision, prefix, storage_class, size, non_folder,
+            CASE WHEN decision = 0 THEN key END AS key,
+            CASE WHEN decision = 0 THEN last_modified END AS last_modified,
+            CASE WHEN decision = 0 THEN etag END AS etag,
+            CASE WHEN decision = 0 THEN current_version_id END AS current_version_id
+        FROM ({decided})
+    """
+
+
 def counts_sql(decided: str, largest: int) -> str:
     """One aggregate over :func:`decision_sql`'s rows: what :class:`MarkStats` counts, by decision, scope
     prefix and storage class (rows: decision, prefix, storage_class, objects, bytes, non_folder, and the

@@ -25,6 +25,7 @@ from artifact_gc.collect.columnar import (
     current_objects_sql,
     decision_sql,
     inventory_expressions,
+    kept_sql,
     sql_literal,
 )
 from artifact_gc.collect.mark import MarkStats
@@ -237,14 +238,7 @@ def plan_from_inventory(
         # only what the later passes read: the plan's columns of candidates, the counters' of every row.
         kept = scratch / "decided.parquet"
         con.execute(
-            f"""COPY (
-                SELECT decision, prefix, storage_class, size, non_folder,
-                    CASE WHEN decision = 0 THEN key END AS key,
-                    CASE WHEN decision = 0 THEN last_modified END AS last_modified,
-                    CASE WHEN decision = 0 THEN etag END AS etag,
-                    CASE WHEN decision = 0 THEN current_version_id END AS current_version_id
-                FROM ({decided})
-            ) TO {sql_literal(str(kept), "scratch file")} (FORMAT parquet)""",
+            f"COPY ({kept_sql(decided)}) TO {sql_literal(str(kept), 'scratch file')} (FORMAT parquet)",
             {"cutoff": job.cutoff},
         )
         decisions = f"SELECT * FROM read_parquet({sql_literal(str(kept), 'scratch file')})"
@@ -309,15 +303,7 @@ def decide_batches(
                     f"{malformed} rows of current objects lack a key, size, date or ETag"
                 )
             con.register("current_batch", current)
-            rows = con.sql(
-                f"""SELECT decision, prefix, storage_class, size, non_folder,
-                    CASE WHEN decision = 0 THEN key END AS key,
-                    CASE WHEN decision = 0 THEN last_modified END AS last_modified,
-                    CASE WHEN decision = 0 THEN etag END AS etag,
-                    CASE WHEN decision = 0 THEN current_version_id END AS current_version_id
-                FROM ({decided_sql})""",
-                params={"cutoff": cutoff},
-            ).to_arrow_table()
+            rows = con.sql(kept_sql(decided_sql), params={"cutoff": cutoff}).to_arrow_table()
             con.unregister("current_batch")
             yield from rows.cast(_DECIDED_ARROW(pa)).to_batches()
     finally:
