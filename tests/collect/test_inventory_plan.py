@@ -370,3 +370,55 @@ def test_duckdb_writes_any_header_text_and_the_candidates_in_key_order(text: str
         written = read_parquet_header(out)
         assert {k: written[k] for k in header} == header
         assert [c.obj.key for c in iter_parquet_candidates(out)] == sorted(keys, key=lambda k: k.encode())
+
+
+def reseal(manifest: Path, document: dict[str, Any]) -> None:
+    body = json.dumps(document).encode()
+    manifest.write_bytes(body)
+    (manifest.parent / "manifest.checksum").write_text(hashlib.md5(body).hexdigest())
+
+
+@pytest.mark.parametrize("where", ["local", "s3"])
+def test_of_many_data_files_checked_at_once_the_first_bad_one_is_named(
+    world: World, tmp_path: Path, where: str
+) -> None:
+    """Data files are checked (and downloaded) several at once; the refusal still names the first bad
+    file in the manifest's order, whichever finished first, and nothing is written."""
+    populate(world)
+    manifest = write_delivery(
+        tmp_path / "dest", bucket_rows(world.s3, BUCKET, False), BUCKET, "CSV", False, world.now, files=6
+    )
+    keys = [entry["key"] for entry in json.loads(manifest.read_text())["files"]]
+    for bad in (keys[4], keys[2]):
+        data = tmp_path / "dest" / bad
+        data.write_bytes(data.read_bytes() + b"\n")
+    location = str(manifest)
+    if where == "s3":
+        world.s3.create_bucket(Bucket="inventory-dest")
+        upload(world.s3, tmp_path / "dest", "inventory-dest")
+        location = f"s3://inventory-dest/{manifest.relative_to(tmp_path / 'dest').as_posix()}"
+    reason = refused(world, tmp_path, location)
+    assert "does not match the manifest's MD5" in reason
+    assert keys[2] in reason and keys[4] not in reason
+
+
+def test_data_file_keys_that_differ_only_by_slash_and_underscore_are_both_read(
+    world: World, tmp_path: Path
+) -> None:
+    """Downloads are named by their place in the manifest: 'data/x_y.csv.gz' and 'data/x/y.csv.gz' once
+    became the same local file, so one data file was read twice and the other not at all."""
+    populate(world)
+    listed = plan(world, tmp_path / "listed.jsonl")
+    root = tmp_path / "dest"
+    manifest = write_delivery(root, bucket_rows(world.s3, BUCKET, False), BUCKET, "CSV", False, world.now)
+    document = json.loads(manifest.read_text())
+    for entry, key in zip(document["files"], ("data/x_y.csv.gz", "data/x/y.csv.gz"), strict=True):
+        moved = entry["key"].rsplit("/data/", 1)[0] + "/" + key
+        (root / moved).parent.mkdir(parents=True, exist_ok=True)
+        (root / entry["key"]).rename(root / moved)
+        entry["key"] = moved
+    reseal(manifest, document)
+    world.s3.create_bucket(Bucket="inventory-dest")
+    upload(world.s3, root, "inventory-dest")
+    location = f"s3://inventory-dest/{manifest.relative_to(root).as_posix()}"
+    assert candidates(plan(world, tmp_path / "plan.jsonl", inventory=location)) == candidates(listed)

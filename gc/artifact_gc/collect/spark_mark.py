@@ -32,7 +32,7 @@ from artifact_gc.collect.inventory_mark import InventoryMark
 from artifact_gc.collect.mark import MarkStats
 from artifact_gc.collect.planfile import PLAN_FORMAT_VERSION, PLAN_KIND, header_digest
 from artifact_gc.errors import SafetyError, UsageError
-from artifact_gc.objects.inventory import Delivery, verified_local
+from artifact_gc.objects.inventory import Delivery, verified_local_files
 
 INSTALL_HINT = (
     "pip install 'artifact-gc[spark]' (on EMR, Glue or Databricks, where Spark is installed, "
@@ -183,7 +183,7 @@ def data_file_uris(spark: Any, delivery: Delivery) -> list[str]:
     local copy on the driver (as the embedded engine does), an s3:// delivery on the executors."""
     manifest = delivery.manifest
     if delivery.local_root is not None:
-        return [spark_path(str(verified_local(delivery, entry).resolve())) for entry in manifest.files]
+        return [spark_path(str(path.resolve())) for path in verified_local_files(delivery)]
     expected = {f"s3://{manifest.destination_bucket}/{entry.key}": entry.md5 for entry in manifest.files}
     verify_on_spark(spark, expected)
     return [spark_path(location) for location in expected]
