@@ -277,6 +277,30 @@ def test_a_parquet_plan_is_read_by_the_same_readers(tmp_path: Path) -> None:
     assert str(caught.value).startswith(f"plan {edited}: its header was edited")
 
 
+def test_a_plan_writer_ending_in_parquet_writes_parquet_in_order(tmp_path: Path) -> None:
+    """PlanWriter (the listing's plan) writes Parquet for a .parquet path: the same candidates in the same
+    order, every field kept, in batches of any size; a noncurrent version has no place there."""
+    from artifact_gc.collect.planfile import _candidate_batches, candidate_record
+
+    objects = [
+        ObjectInfo(f"models/{name}", size, WHEN, f'"{size}"', "GLACIER_IR", None, current)
+        for size, (name, current) in enumerate([("z", "null"), ("a b", None), ("ü", "v3"), ("é/x", None), ("0", "v")])
+    ]  # fmt: skip
+    path = tmp_path / "plan.parquet"
+    write_plan(path, objects)
+    assert path.read_bytes()[:4] == b"PAR1"
+    assert read_header(path)["totals"]["candidates"] == 5
+    assert [c.obj for c in iter_candidates(path)] == objects  # the writer's order, not a sorted one
+    lines = [json.dumps(candidate_record(o, "models/")) + "\n" for o in objects]
+    batches = list(_candidate_batches(lines, rows=2))
+    assert [b.num_rows for b in batches] == [2, 2, 1]
+    assert [k for b in batches for k in b.column("key").to_pylist()] == [o.key for o in objects]
+    assert list(_candidate_batches([])) == []
+    noncurrent = json.dumps(candidate_record(ObjectInfo("k", 1, WHEN, '"e"', version_id="v1"), "")) + "\n"
+    with pytest.raises(ValueError, match="current versions only"):
+        list(_candidate_batches([noncurrent]))
+
+
 KEYS = st.lists(st.text(alphabet="ab/é", min_size=1, max_size=4), max_size=12, unique=True).map(sorted)
 
 
