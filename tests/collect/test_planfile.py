@@ -280,6 +280,7 @@ def test_a_parquet_plan_is_read_by_the_same_readers(tmp_path: Path) -> None:
 def test_a_plan_writer_ending_in_parquet_writes_parquet_in_order(tmp_path: Path) -> None:
     """PlanWriter (the listing's plan) writes Parquet for a .parquet path: the same candidates in the same
     order, every field kept, in batches of any size; a noncurrent version has no place there."""
+    from artifact_gc.collect.columnar import CANDIDATE_SCHEMA
     from artifact_gc.collect.planfile import _candidate_batches, candidate_record
 
     objects = [
@@ -294,11 +295,13 @@ def test_a_plan_writer_ending_in_parquet_writes_parquet_in_order(tmp_path: Path)
     lines = [json.dumps(candidate_record(o, "models/")) + "\n" for o in objects]
     batches = list(_candidate_batches(lines, rows=2))
     assert [b.num_rows for b in batches] == [2, 2, 1]
+    assert all(b.schema == CANDIDATE_SCHEMA for b in batches)
     assert [k for b in batches for k in b.column("key").to_pylist()] == [o.key for o in objects]
     assert list(_candidate_batches([])) == []
     noncurrent = json.dumps(candidate_record(ObjectInfo("k", 1, WHEN, '"e"', version_id="v1"), "")) + "\n"
-    with pytest.raises(ValueError, match="current versions only"):
+    with pytest.raises(ValueError) as caught:
         list(_candidate_batches([noncurrent]))
+    assert str(caught.value) == "a Parquet plan names current versions only"
 
 
 KEYS = st.lists(st.text(alphabet="ab/é", min_size=1, max_size=4), max_size=12, unique=True).map(sorted)
@@ -321,8 +324,21 @@ def test_planned_keys_answer_as_the_set_of_candidates(
     assert 5 not in keys
 
 
-def test_planned_keys_refuse_a_plan_out_of_key_order(tmp_path: Path) -> None:
+@pytest.mark.parametrize("planned", [("b", "a"), ("a", "a")], ids=["backwards", "twice"])
+def test_planned_keys_refuse_a_plan_out_of_key_order(tmp_path: Path, planned: tuple[str, str]) -> None:
+    """Strictly increasing: a key planned twice is refused as a key going back is."""
     path = tmp_path / "plan.jsonl"
-    write_plan(path, [ObjectInfo(k, 1, datetime(2026, 1, 1, tzinfo=timezone.utc), '"e"') for k in ("b", "a")])
-    with pytest.raises(UsageError, match="out of key order"):
+    write_plan(path, [ObjectInfo(k, 1, datetime(2026, 1, 1, tzinfo=timezone.utc), '"e"') for k in planned])
+    with pytest.raises(UsageError) as caught:
         _ = "z" in PlannedKeys(path)
+    assert str(caught.value) == (
+        f"plan {path}: candidate {planned[1]!r} is out of key order (after {planned[0]!r}); plan again"
+    )
+
+
+def test_a_plan_that_cannot_be_opened_is_named_with_the_reason(tmp_path: Path) -> None:
+    missing = tmp_path / "gone.jsonl"
+    for read in (read_header, lambda path: list(iter_candidates(path))):
+        with pytest.raises(UsageError) as caught:
+            read(missing)
+        assert str(caught.value) == f"plan {missing}: cannot read it (No such file or directory)"
