@@ -268,17 +268,27 @@ def test_the_cli_plans_from_an_inventory_and_refuses_in_one_line(
     assert result.exit_code == 2 and "--max-inventory-age 'soon'" in result.output
 
 
+@pytest.mark.parametrize("missing", [("duckdb",), ("pyarrow", "duckdb")], ids=["duckdb", "neither"])
 def test_without_the_inventory_extra_the_cli_says_how_to_install_it(
-    delivered: tuple[World, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    delivered: tuple[World, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, missing: tuple[str, ...]
 ) -> None:
+    """Exit 2 with the install hint, not a traceback, whichever of the extra's packages is missing: the
+    mark's modules are imported afresh, as in a process that never had pyarrow."""
     import sys
 
     from typer.testing import CliRunner
 
+    import artifact_gc.collect
     from artifact_gc.cli.app import app
 
     _, manifest = delivered
-    monkeypatch.setitem(sys.modules, "duckdb", None)  # as if not installed: import raises ImportError
+    for name in missing:
+        monkeypatch.setitem(sys.modules, name, None)  # as if not installed: import raises ImportError
+    for module in ("columnar", "inventory_mark"):
+        monkeypatch.setattr(
+            artifact_gc.collect, module, getattr(artifact_gc.collect, module, None), raising=False
+        )
+        monkeypatch.delitem(sys.modules, f"artifact_gc.collect.{module}", raising=False)
     args = refused_plan_args(tmp_path, manifest)
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2

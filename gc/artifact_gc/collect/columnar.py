@@ -18,24 +18,29 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any
 
-import pyarrow as pa
-
 from artifact_gc.collect.mark import MarkStats
 from artifact_gc.errors import UsageError
 from artifact_gc.refs.reachability import ReferenceSet
 
-# The columns an object source hands to the mark (one row per current object).
-OBJECT_SCHEMA = pa.schema(
-    [
-        ("key", pa.string()),
-        ("size", pa.int64()),
-        ("last_modified", pa.timestamp("us", tz="UTC")),
-        ("etag", pa.string()),  # as ListObjects spells it: in double quotes
-        ("storage_class", pa.string()),
-        ("current_version_id", pa.string()),  # null when the source does not know it
-    ]
-)
-CANDIDATE_SCHEMA = OBJECT_SCHEMA.append(pa.field("prefix", pa.string()))
+# The columns an object source hands to the mark (one row per current object): etag as ListObjects spells
+# it (in double quotes), current_version_id null when the source does not know it. A candidate adds its
+# scope prefix.
+OBJECT_COLUMNS = ("key", "size", "last_modified", "etag", "storage_class", "current_version_id")
+CANDIDATE_COLUMNS = (*OBJECT_COLUMNS, "prefix")
+
+
+def __getattr__(name: str) -> Any:
+    """``OBJECT_SCHEMA`` and ``CANDIDATE_SCHEMA`` (Arrow), built on first use: the SQL here needs no
+    pyarrow, so importing the mark works without artifact-gc[inventory] and its readers can say so."""
+    if name not in ("OBJECT_SCHEMA", "CANDIDATE_SCHEMA"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import pyarrow as pa
+
+    types = {"size": pa.int64(), "last_modified": pa.timestamp("us", tz="UTC")}
+    columns = OBJECT_COLUMNS if name == "OBJECT_SCHEMA" else CANDIDATE_COLUMNS
+    schema = pa.schema([(column, types.get(column, pa.string())) for column in columns])
+    globals()[name] = schema
+    return schema
 
 
 def glob_to_re2(glob: str) -> str:
