@@ -66,7 +66,7 @@ OUT_OF_SCOPE = {
         "check_shrink",
         "record_baselines",
     ],
-    "artifact_gc/collect/planfile.py": ["PlanWriter", "_candidate_batches"],
+    "artifact_gc/collect/planfile.py": ["PlanWriter", "_candidate_batches", "fsync_file"],
 }
 # Fast tests only: pure unit tests and in-process emulator tests of one function each. A surviving mutant
 # runs every test that covers its function, so the emulator suites that drive whole plans and applies

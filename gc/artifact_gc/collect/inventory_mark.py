@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from artifact_gc.collect.columnar import (
+    CANDIDATE_COLUMNS,
     ReferenceTables,
     add_counts,
     counts_sql,
@@ -29,7 +30,7 @@ from artifact_gc.collect.columnar import (
     sql_literal,
 )
 from artifact_gc.collect.mark import MarkStats
-from artifact_gc.collect.planfile import PLAN_FORMAT_VERSION, PLAN_KIND, header_digest, isoformat
+from artifact_gc.collect.planfile import fsync_file, isoformat, sealed_header
 from artifact_gc.errors import SafetyError, UsageError
 from artifact_gc.objects.inventory import Delivery, all_data_files, find_delivery
 from artifact_gc.objects.inventory_manifest import InventoryManifest
@@ -132,9 +133,6 @@ def load_refs(con: Any, refs: ReferenceSet | ReferenceTables) -> None:
         con.unregister(f"{table}_arrow")
 
 
-CANDIDATE_COLUMNS = "key, size, last_modified, etag, storage_class, current_version_id, prefix"
-
-
 def _batches(result: Any) -> Any:
     """A streaming Arrow reader of a relation (DuckDB 2 names it to_arrow_reader; 1.x fetch_arrow_reader)."""
     reader = getattr(result, "to_arrow_reader", None) or result.fetch_arrow_reader
@@ -143,8 +141,7 @@ def _batches(result: Any) -> Any:
 
 def _write_plan(con: Any, query: str, params: dict[str, Any], out: Path, header: dict[str, Any]) -> None:
     """Write the plan in key order (JSON Lines, or Parquet when ``out`` ends in .parquet), atomically."""
-    header = {"kind": PLAN_KIND, "format_version": PLAN_FORMAT_VERSION, **header}
-    header["header_digest"] = header_digest(header)
+    header = sealed_header(header)
     directory = out.parent if str(out.parent) else Path(".")
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -164,8 +161,7 @@ def _write_plan(con: Any, query: str, params: dict[str, Any], out: Path, header:
                 f"(FORMAT parquet, KV_METADATA {{{HEADER_KEY.decode()}: {metadata}}})",
                 params or None,
             )
-            with tmp.open("rb") as written:
-                os.fsync(written.fileno())
+            fsync_file(tmp)
         else:
             rows = _batches(con.sql(query, params=params or None))
             with tmp.open("w", encoding="utf-8") as plan:
@@ -246,7 +242,7 @@ def plan_from_inventory(
         header = header_for(snapshot)
         _write_plan(
             con,
-            f"SELECT {CANDIDATE_COLUMNS} FROM ({decisions}) WHERE decision = 0 ORDER BY key",
+            f"SELECT {', '.join(CANDIDATE_COLUMNS)} FROM ({decisions}) WHERE decision = 0 ORDER BY key",
             {},
             out,
             header,

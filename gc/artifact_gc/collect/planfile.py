@@ -121,8 +121,7 @@ class PlanWriter:
             self.count += 1
 
     def finish(self, header: dict[str, Any]) -> None:
-        header = {"kind": PLAN_KIND, "format_version": PLAN_FORMAT_VERSION, **header}
-        header["header_digest"] = header_digest(header)
+        header = sealed_header(header)
         self._body.flush()
         self._body.seek(0)
         tmp = self.path.with_name(f".{self.path.name}.tmp")
@@ -130,8 +129,7 @@ class PlanWriter:
             from artifact_gc.collect.parquet_plan import write_parquet_plan
 
             write_parquet_plan(tmp, header, _candidate_batches(self._body))
-            with tmp.open("rb") as written:
-                os.fsync(written.fileno())
+            fsync_file(tmp)
         else:
             with tmp.open("w", encoding="utf-8") as out:
                 out.write(json.dumps(header, ensure_ascii=False) + "\n")
@@ -159,6 +157,20 @@ def _candidate_batches(lines: Iterable[str], rows: int = 65536) -> Iterator[Any]
         if chunk and (line is None or len(chunk) == rows):
             yield pa.RecordBatch.from_pylist(chunk, schema=CANDIDATE_SCHEMA)
             chunk = []
+
+
+def sealed_header(header: dict[str, Any]) -> dict[str, Any]:
+    """A plan's header as every writer writes it: kind and format version first, then ``header``, then
+    its digest."""
+    sealed = {"kind": PLAN_KIND, "format_version": PLAN_FORMAT_VERSION, **header}
+    sealed["header_digest"] = header_digest(sealed)
+    return sealed
+
+
+def fsync_file(path: Path) -> None:
+    """Flush a file another library wrote (pyarrow, DuckDB) to disk before it is renamed into place."""
+    with path.open("rb") as written:
+        os.fsync(written.fileno())
 
 
 def header_digest(header: dict[str, Any]) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from artifact_gc.collect.columnar import (
+    CANDIDATE_COLUMNS,
     ReferenceTables,
     add_counts,
     current_objects_sql,
@@ -30,7 +31,7 @@ from artifact_gc.collect.columnar import (
 )
 from artifact_gc.collect.inventory_mark import InventoryMark
 from artifact_gc.collect.mark import MarkStats
-from artifact_gc.collect.planfile import PLAN_FORMAT_VERSION, PLAN_KIND, header_digest
+from artifact_gc.collect.planfile import sealed_header
 from artifact_gc.errors import SafetyError, UsageError
 from artifact_gc.objects.inventory import Delivery, verified_local_files
 
@@ -49,7 +50,6 @@ MARK_COLUMNS = (
     "is_delete_marker",
     "version_id",
 )
-PLAN_COLUMNS = ("key", "size", "last_modified", "etag", "storage_class", "current_version_id", "prefix")
 LOCAL_DEFAULTS = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",  # artifact-gc draws its own progress
@@ -273,8 +273,7 @@ def write_spark_plan(candidates: Any, out: str, header: dict[str, Any]) -> None:
     (a folder of plan parts) or a file, never a folder of anything else. A remote one must not exist."""
     from artifact_gc.collect.parquet_plan import HEADER_FIELD
 
-    header = {"kind": PLAN_KIND, "format_version": PLAN_FORMAT_VERSION, **header}
-    header["header_digest"] = header_digest(header)
+    header = sealed_header(header)
     frame = candidates.withMetadata("key", {HEADER_FIELD: json.dumps(header, ensure_ascii=False)})
     target = _local_target(out)
     if target is None:
@@ -361,7 +360,7 @@ def plan_on_spark(
                 f"{manifest.file_format} with the manifest's schema: {_first_line(exc)}"
             ) from exc
         header = header_for(delivery_snapshot(delivery) | {"engine": "spark"})
-        write_spark_plan(decided.where("decision = 0").select(*PLAN_COLUMNS).orderBy("key"), out, header)
+        write_spark_plan(decided.where("decision = 0").select(*CANDIDATE_COLUMNS).orderBy("key"), out, header)
     finally:
         decided.unpersist()
         if shared is not None:
