@@ -250,11 +250,20 @@ def plan_from_inventory(
     return header
 
 
-# The decided rows a distributed engine hands back from its workers: what its aggregates and the plan read.
-DECIDED_SPARK_SCHEMA = (
-    "decision int, prefix string, storage_class string, size bigint, non_folder boolean, key string, "
-    "last_modified timestamp, etag string, current_version_id string"
+# The decided rows a distributed engine hands back from its workers (kept_sql's columns): what its
+# aggregates and the plan read, with their Spark SQL types.
+DECIDED_COLUMNS = (
+    ("decision", "int"),
+    ("prefix", "string"),
+    ("storage_class", "string"),
+    ("size", "bigint"),
+    ("non_folder", "boolean"),
+    ("key", "string"),
+    ("last_modified", "timestamp"),
+    ("etag", "string"),
+    ("current_version_id", "string"),
 )
+DECIDED_SPARK_SCHEMA = ", ".join(f"{name} {kind}" for name, kind in DECIDED_COLUMNS)
 
 
 class MalformedInventory(ValueError):
@@ -307,20 +316,15 @@ def decide_batches(
 
 
 def _DECIDED_ARROW(pa: Any) -> Any:
-    timestamp = pa.timestamp("us", tz="UTC")
-    return pa.schema(
-        [
-            ("decision", pa.int32()),
-            ("prefix", pa.string()),
-            ("storage_class", pa.string()),
-            ("size", pa.int64()),
-            ("non_folder", pa.bool_()),
-            ("key", pa.string()),
-            ("last_modified", timestamp),
-            ("etag", pa.string()),
-            ("current_version_id", pa.string()),
-        ]
-    )
+    """:data:`DECIDED_COLUMNS` as the Arrow schema a worker's batches carry (Spark reads timestamps as UTC)."""
+    arrow = {
+        "int": pa.int32(),
+        "bigint": pa.int64(),
+        "string": pa.string(),
+        "boolean": pa.bool_(),
+        "timestamp": pa.timestamp("us", tz="UTC"),
+    }
+    return pa.schema([(name, arrow[kind]) for name, kind in DECIDED_COLUMNS])
 
 
 def inventory_versions(
