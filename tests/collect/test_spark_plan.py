@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -442,6 +443,8 @@ def fresh_process_stack(
     from artifact_gc.local_stack import local_stack
 
     with local_stack() as stack:
+        # the server shares moto's state with every earlier stack of this test worker: start from none
+        urllib.request.urlopen(urllib.request.Request(f"{stack.endpoint_url}/moto-api/reset", method="POST"))
         s3 = stack.client("s3")
         s3.create_bucket(Bucket=BUCKET)
         for key in keys:
