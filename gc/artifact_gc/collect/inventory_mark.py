@@ -12,7 +12,7 @@ import functools
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +25,6 @@ from artifact_gc.collect.columnar import (
     counts_sql,
     current_objects_sql,
     decision_sql,
-    inventory_expressions,
     kept_sql,
     sql_literal,
 )
@@ -327,48 +326,61 @@ def _DECIDED_ARROW(pa: Any) -> Any:
     return pa.schema([(name, arrow[kind]) for name, kind in DECIDED_COLUMNS])
 
 
-def inventory_versions(
+def report_from_inventory(
     location: str,
     s3: Any,
     bucket: str,
     now: datetime,
     max_age_seconds: float,
     prefixes: tuple[str, ...],
-    counts: Any,
-) -> Iterator[Any]:
-    """Every version under ``prefixes`` from an inventory delivery, as ``scan_versions`` yields them from
-    a listing: DuckDB sorts the rows by key, newest first (spilling to disk), and the same walk turns them
-    into records. All data files are fetched first (the sort needs them all): disk, not memory."""
-    from artifact_gc.objects.versions import Entry, VersionWalk
+    inventory: Any,
+    builders: Sequence[Any],
+    excluded_in: Sequence[bool],
+    planned_keys: Iterable[str] | None = None,
+) -> None:
+    """Fill the report's ``inventory`` and scenario ``builders`` from the newest complete delivery at
+    ``location``, as a listing fills them version by version: DuckDB aggregates the versions
+    (``report.inventory_aggregates``) and only the groups reach Python. ``planned_keys``, a plan's
+    candidates, go to a table DuckDB can spill, so a huge plan is not held in memory either."""
+    from artifact_gc.collect.control import CONTROL_PREFIX
+    from artifact_gc.report.inventory_aggregates import aggregates_sql, fold, scenario_filters
 
-    _modules()
+    _, pa, _ = _modules()
     delivery = find_delivery(location, s3, bucket, now, max_age_seconds)
     manifest = delivery.manifest
-    columns = manifest.columns
     with _reading(delivery, s3, "report") as (con, _, paths):
-        raw = _raw_sql(manifest, paths, con)
-        found = inventory_expressions(manifest.file_format, columns)
-        scope = " OR ".join(f"starts_with(k, {sql_literal(p, 'prefix')})" for p in prefixes) or "TRUE"
-        query = f"""
-            SELECT * FROM (
-                SELECT {found["key"]} AS k, CAST(last_modified_date AS TIMESTAMPTZ) AS modified,
-                    {found["marker"]} AS marker, {found["latest"]} AS latest,
-                    coalesce(CAST(size AS BIGINT), 0) AS size, {found["storage_class"]} AS storage_class
-                FROM ({raw})
-            ) WHERE {scope} ORDER BY k, modified DESC, marker DESC
-        """
-        walk = VersionWalk(now)
-        for batch in _batches(con.sql(query)):
-            entries = [
-                Entry(
-                    r["k"],
-                    r["modified"],
-                    bool(r["marker"]),
-                    bool(r["latest"]),
-                    int(r["size"]),
-                    r["storage_class"],
-                )
-                for r in batch.to_pylist()
-            ]
-            counts.delete_markers += sum(e.marker for e in entries)
-            yield from walk.records(entries)
+        if planned_keys is not None:
+            con.execute("CREATE TABLE planned (key VARCHAR)")
+            for chunk in _chunks(planned_keys, BATCH_ROWS):
+                con.register("planned_chunk", pa.table({"key": pa.array(chunk, pa.string())}))
+                con.execute("INSERT INTO planned SELECT key FROM planned_chunk")
+                con.unregister("planned_chunk")
+        filters = scenario_filters(builders)
+        query = aggregates_sql(
+            _raw_sql(manifest, paths, con),
+            manifest.file_format,
+            manifest.columns,
+            prefixes,
+            inventory.depth,
+            filters,
+            CONTROL_PREFIX,
+            planned_keys is not None,
+        )
+        rows = con.execute(query, {"now": now}).fetchall()
+    malformed = fold(rows, inventory, builders, filters, excluded_in)
+    if malformed:
+        raise SafetyError(
+            f"inventory {delivery.location}: {malformed:,} rows have no key or no last-modified date; "
+            "its data files are not what an S3 Inventory writes (check the delivery)"
+        )
+
+
+def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -253,30 +253,38 @@ def _candidates(path: Path) -> Iterator[Candidate]:
             yield candidate_from_record(record, where)
 
 
+def planned_keys(path: Path) -> Iterator[str]:
+    """A plan's candidate keys, in the plan's order; a plan out of key order is refused, as apply
+    refuses it (plans are written in strictly increasing key order)."""
+    previous: str | None = None
+    for candidate in iter_candidates(path):
+        key = candidate.obj.key
+        if previous is not None and key <= previous:
+            raise UsageError(
+                f"plan {path}: candidate {key!r} is out of key order (after {previous!r}); plan again"
+            )
+        previous = key
+        yield key
+
+
 class PlannedKeys:
     """Whether a key is one of a plan's candidates, without holding them (a plan of 30M candidates would
     be gigabytes as a set). Plans are written in strictly increasing key order, so questions asked in key
     order advance one stream through the plan; a question that goes back (a walk's next scope prefix)
-    reopens it. A plan out of key order is refused, as apply refuses it."""
+    reopens it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._restart()
 
     def _restart(self) -> None:
-        self._stream = (c.obj.key for c in iter_candidates(self.path))
+        self._stream = planned_keys(self.path)
         self._asked: str | None = None
         self._current: str | None = None
         self._advance()
 
     def _advance(self) -> None:
-        previous = self._current
         self._current = next(self._stream, None)
-        if previous is not None and self._current is not None and self._current <= previous:
-            raise UsageError(
-                f"plan {self.path}: candidate {self._current!r} is out of key order (after {previous!r}); "
-                "plan again"
-            )
 
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):

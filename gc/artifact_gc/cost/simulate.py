@@ -11,6 +11,7 @@ are not listed), Intelligent-Tiering's internal tiers. Every run states its assu
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,11 +47,16 @@ NO_RULES = Schedule()
 
 def schedule_for(rules: Sequence[Mapping[str, Any]], key: str, size: int) -> Schedule:
     """Combine every enabled rule whose filter matches (prefix and size; tag filters never match here)."""
+    return schedule_of(
+        [rule for rule in rules if rule.get("Status") == "Enabled" and _matches(rule, key, size)]
+    )
+
+
+def schedule_of(matching: Iterable[Mapping[str, Any]]) -> Schedule:
+    """The schedule of an object that these rules (enabled, filters matched) apply to."""
     transitions: dict[str, int] = {}
     expirations, noncurrents = [], []
-    for rule in rules:
-        if rule.get("Status") != "Enabled" or not _matches(rule, key, size):
-            continue
+    for rule in matching:
         for t in rule.get("Transitions") or []:
             cls, days = str(t.get("StorageClass")), t.get("Days")
             if isinstance(days, int):
@@ -73,20 +79,40 @@ def schedule_for(rules: Sequence[Mapping[str, Any]], key: str, size: int) -> Sch
     )
 
 
-def _matches(rule: Mapping[str, Any], key: str, size: int) -> bool:
+@dataclass(frozen=True)
+class RuleFilter:
+    """What a rule's filter asks of an object: its key starts with ``prefix`` and its size is strictly
+    between ``above`` and ``below`` (S3's ObjectSizeGreaterThan / ObjectSizeLessThan)."""
+
+    prefix: str
+    above: int = -1
+    below: int = 2**63
+
+    def matches(self, key: str, size: int) -> bool:
+        return key.startswith(self.prefix) and self.above < size < self.below
+
+
+def rule_filter(rule: Mapping[str, Any]) -> RuleFilter | None:
+    """A rule's filter, or None when it matches nothing here (tags are not listed, so a tag-filtered
+    rule is assumed to match no object). The report's SQL reads filters from here too."""
     prefix = rule_prefix(rule)
     if prefix is not None:
-        return key.startswith(prefix)
+        return RuleFilter(prefix)
     flt = rule.get("Filter") or {}
     conjunction = flt.get("And") or {}
     if "Tag" in flt or conjunction.get("Tags"):
-        return False  # tags are not listed: a tag-filtered rule is assumed to match nothing
+        return None
     bounds = conjunction or flt
-    return (
-        key.startswith(str(conjunction.get("Prefix", "")))
-        and size > int(bounds.get("ObjectSizeGreaterThan", -1))
-        and size < int(bounds.get("ObjectSizeLessThan", 2**63))
+    return RuleFilter(
+        str(conjunction.get("Prefix", "")),
+        int(bounds.get("ObjectSizeGreaterThan", -1)),
+        int(bounds.get("ObjectSizeLessThan", 2**63)),
     )
+
+
+def _matches(rule: Mapping[str, Any], key: str, size: int) -> bool:
+    found = rule_filter(rule)
+    return found is not None and found.matches(key, size)
 
 
 @dataclass(frozen=True)
@@ -173,7 +199,10 @@ def project(
                 key = CohortKey(schedule, False, "STANDARD", 1 - elapsed, average < SMALL_BYTES)
                 cohorts[key] = [max(1, size // average), size]
                 state[key] = ("STANDARD", key.age_days, True)
-        transition_cost = early_cost = storage_cost = 0.0
+        # summed exactly (math.fsum): a month's cost does not depend on the order the cohorts were met in
+        transition_costs: list[float] = []
+        early_costs: list[float] = []
+        storage_costs: list[float] = []
         by_class: dict[str, int] = defaultdict(int)
         for key, (count, size) in cohorts.items():
             cls, entered, alive = state[key]
@@ -185,17 +214,29 @@ def project(
             if not key.noncurrent and not (key.small and not transition_small_objects):
                 for days, target in schedule.transitions:
                     if days <= age and _colder(target, cls) and (expire_at is None or days < expire_at):
-                        early_cost += prices.early_deletion_cost(size, cls, days - entered, count, key.small)
-                        transition_cost += prices.transition_cost(target, count)
+                        early_costs.append(
+                            prices.early_deletion_cost(size, cls, days - entered, count, key.small)
+                        )
+                        transition_costs.append(prices.transition_cost(target, count))
                         cls, entered = target, days
             if expire_at is not None and age >= expire_at:
-                early_cost += prices.early_deletion_cost(size, cls, expire_at - entered, count, key.small)
+                early_costs.append(
+                    prices.early_deletion_cost(size, cls, expire_at - entered, count, key.small)
+                )
                 state[key] = (cls, entered, False)
                 continue
             state[key] = (cls, entered, True)
-            storage_cost += prices.cost_of(size, cls, count, key.small)
+            storage_costs.append(prices.cost_of(size, cls, count, key.small))
             by_class[cls] += size
-        result.append(Month(month, storage_cost, transition_cost, early_cost, dict(by_class)))
+        result.append(
+            Month(
+                month,
+                math.fsum(storage_costs),
+                math.fsum(transition_costs),
+                math.fsum(early_costs),
+                dict(by_class),
+            )
+        )
     return Projection(name, label, result)
 
 
@@ -247,12 +288,27 @@ class PopulationBuilder:
     def add(self, record: tuple[str, int, str, int, bool, int], excluded: bool = False) -> None:
         """Add one version; ``excluded``: a current version the GC deletes at month 0."""
         key, size, cls, age, noncurrent, rank = record
-        small = size < SMALL_BYTES
         schedule = schedule_for(self.rules, key, size) if self.rules else NO_RULES
+        self.add_cohort(schedule, cls, age, size < SMALL_BYTES, noncurrent, rank, excluded, 1, size)
+
+    def add_cohort(
+        self,
+        schedule: Schedule,
+        cls: str,
+        age: int,
+        small: bool,
+        noncurrent: bool,
+        rank: int,
+        excluded: bool,
+        count: int,
+        size: int,
+    ) -> None:
+        """Add ``count`` versions of ``size`` bytes in all that share one cohort (the report's SQL
+        aggregates an inventory into these); ``excluded`` as in :meth:`add`."""
         if excluded:
             if self.deleted_become_noncurrent:
-                self.population.add(CohortKey(schedule, True, cls, 0, small, 1), 1, size)
+                self.population.add(CohortKey(schedule, True, cls, 0, small, 1), count, size)
             return
         self.population.add(
-            CohortKey(schedule, noncurrent, cls, age, small, rank if noncurrent else 0), 1, size
+            CohortKey(schedule, noncurrent, cls, age, small, rank if noncurrent else 0), count, size
         )

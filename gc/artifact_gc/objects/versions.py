@@ -61,18 +61,27 @@ class Inventory:
     uploads_truncated: bool = False
 
     def add(self, record: VersionRecord) -> None:
-        if record.noncurrent:
-            slot = self.noncurrent[record.storage_class]
+        group = "" if record.noncurrent else group_of(record.key, self.depth)
+        self.add_versions(
+            record.noncurrent, group, record.storage_class, record.size < SMALL_BYTES, 1, record.size
+        )
+
+    def add_versions(
+        self, noncurrent: bool, group: str, storage_class: str, small: bool, count: int, size: int
+    ) -> None:
+        """Add ``count`` versions of ``size`` bytes in all, of one class (and for current versions one
+        group; "" for noncurrent ones), all small or none (the report's SQL aggregates an inventory into these)."""
+        if noncurrent:
+            slot = self.noncurrent[storage_class]
         else:
-            group = group_of(record.key, self.depth)
-            slot = self.current[(group, record.storage_class)]
-            if record.size < SMALL_BYTES:
-                self.small_by_group[group] += 1
-        slot[0] += 1
-        slot[1] += record.size
-        if record.size < SMALL_BYTES:
-            slot[2] += 1
-            slot[3] += record.size
+            slot = self.current[(group, storage_class)]
+            if small:
+                self.small_by_group[group] += count
+        slot[0] += count
+        slot[1] += size
+        if small:
+            slot[2] += count
+            slot[3] += size
 
 
 def _days(now: datetime, then: datetime) -> int:

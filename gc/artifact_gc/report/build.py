@@ -11,7 +11,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from artifact_gc.aws import AwsClients, aws_message, error_code
-from artifact_gc.collect.planfile import PlannedKeys, iter_candidates, read_header
+from artifact_gc.collect.planfile import PlannedKeys, iter_candidates, planned_keys, read_header
 from artifact_gc.config import DEFAULT_MAX_INVENTORY_AGE, parse_duration
 from artifact_gc.cost.lifecycle_lint import BucketFacts, lint
 from artifact_gc.cost.prices import Prices, parse_prices
@@ -161,20 +161,29 @@ def run_report(
         for _, _, rules, _, gc in scenarios
     ]
     inventory = Inventory(depth=depth)
+    excluded_in = [gc for _, _, _, _, gc in scenarios]
     if inventory_location:
-        from artifact_gc.collect.inventory_mark import inventory_versions
+        from artifact_gc.collect.inventory_mark import report_from_inventory
 
-        versions = inventory_versions(
-            inventory_location, s3, bucket, now, max_inventory_age_seconds, prefixes, inventory
+        report_from_inventory(
+            inventory_location,
+            s3,
+            bucket,
+            now,
+            max_inventory_age_seconds,
+            prefixes,
+            inventory,
+            builders,
+            excluded_in,
+            planned_keys(plan_path) if plan_path is not None else None,
         )
     else:
-        versions = scan_versions(s3, bucket, prefixes, now, inventory)
-    for record in versions:
-        inventory.add(record)
-        row = record.as_tuple()
-        deleted = not record.noncurrent and record.key in candidates
-        for builder, (_, _, _, _, gc) in zip(builders, scenarios, strict=True):
-            builder.add(row, excluded=gc and deleted)
+        for record in scan_versions(s3, bucket, prefixes, now, inventory):
+            inventory.add(record)
+            row = record.as_tuple()
+            deleted = not record.noncurrent and record.key in candidates
+            for builder, gc in zip(builders, excluded_in, strict=True):
+                builder.add(row, excluded=gc and deleted)
     scan_uploads(s3, bucket, prefixes, inventory)
 
     projections = [
