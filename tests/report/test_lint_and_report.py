@@ -563,3 +563,70 @@ def test_a_report_from_an_inventory_equals_a_report_from_listing(
     read = run_report(world.clients(), BUCKET, ("",), 2, prices, world.now, inventory_location=str(manifest))
     for part in ("current", "noncurrent", "totals", "projection"):
         assert read[part] == listed[part], part
+
+
+@pytest.mark.parametrize("plan_name", ["plan.jsonl", "plan.parquet"])
+def test_a_report_from_an_inventory_deletes_the_plan_as_a_listed_report_does(
+    versioned_world: World, tmp_path: Path, plan_name: str
+) -> None:
+    """Scenario (d) from an inventory: the plan's keys go to a table DuckDB joins, not a walk beside it."""
+    from inventory_builder import bucket_rows, write_delivery
+
+    world = versioned_world
+    fill(world)
+    world.put("checkpoints/run-1/step-1/shard-0.pt", age_days=3)  # a noncurrent version below it
+    world.register("models/")
+    plan_path = tmp_path / plan_name
+    plan_checkpoints(world, plan_path)
+    rules = [
+        {
+            "ID": "t",
+            "Status": "Enabled",
+            "Filter": {"Prefix": "checkpoints/"},
+            "Transitions": [{"Days": 30, "StorageClass": "STANDARD_IA"}],
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 10},
+        }
+    ]
+    world.s3.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": rules})
+    prices = load_prices("us-east-1")
+    listed = run_report(world.clients(), BUCKET, ("",), 1, prices, world.now, None, plan_path)
+    manifest = write_delivery(
+        tmp_path / "dest", bucket_rows(world.s3, BUCKET, True), BUCKET, "Parquet", True, world.now
+    )
+    read = run_report(
+        world.clients(),
+        BUCKET,
+        ("",),
+        1,
+        prices,
+        world.now,
+        None,
+        plan_path,
+        inventory_location=str(manifest),
+    )
+    scenarios = {s["name"]: s for s in read["projection"]["scenarios"]}
+    assert scenarios["d"]["total_12m"] < scenarios["b"]["total_12m"]  # the plan deletes something
+    for part in ("current", "noncurrent", "totals", "projection"):
+        assert read[part] == listed[part], part
+
+
+def test_a_report_refuses_inventory_rows_without_a_date(versioned_world: World, tmp_path: Path) -> None:
+    from artifact_gc.errors import SafetyError
+
+    from inventory_builder import bucket_rows, write_delivery
+
+    world = versioned_world
+    fill(world)
+    rows = bucket_rows(world.s3, BUCKET, True)
+    rows[0]["last_modified_date"] = None
+    manifest = write_delivery(tmp_path / "dest", rows, BUCKET, "Parquet", True, world.now)
+    with pytest.raises(SafetyError, match=r"^inventory .*: 1 rows have no key or no last-modified date"):
+        run_report(
+            world.clients(),
+            BUCKET,
+            ("",),
+            1,
+            load_prices("us-east-1"),
+            world.now,
+            inventory_location=str(manifest),
+        )
