@@ -151,3 +151,70 @@ def test_a_plan_folder_of_random_parts_is_refused_in_one_line(
     if bookkeeping:
         (folder / "_SUCCESS").write_bytes(b"")
     check(invoke(args, folder, tmp_path), {2}, folder)
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+SIZE_BOUND = JSON | st.integers(-5, 2**64)
+FILTER = JSON | st.fixed_dictionaries(
+    {},
+    optional={
+        "Prefix": JSON | st.sampled_from(["", "models/"]),
+        "ObjectSizeGreaterThan": SIZE_BOUND,
+        "ObjectSizeLessThan": SIZE_BOUND,
+        "Tag": JSON,
+        "And": JSON
+        | st.fixed_dictionaries(
+            {}, optional={"Prefix": JSON, "ObjectSizeGreaterThan": SIZE_BOUND, "Tags": JSON}
+        ),
+    },
+)
+DAYS = JSON | st.integers(-3, 400)
+A_RULE = JSON | st.fixed_dictionaries(
+    {},
+    optional={
+        "ID": JSON,
+        "Status": JSON | st.just("Enabled"),
+        "Prefix": JSON | st.just("models/"),
+        "Filter": FILTER,
+        "Transitions": JSON
+        | st.lists(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "Days": DAYS,
+                    "StorageClass": JSON | st.sampled_from(["STANDARD_IA", "GLACIER_IR"]),
+                },
+            ),
+            max_size=2,
+        ),
+        "Expiration": JSON | st.fixed_dictionaries({}, optional={"Days": DAYS}),
+        "NoncurrentVersionExpiration": JSON
+        | st.fixed_dictionaries({}, optional={"NoncurrentDays": DAYS, "NewerNoncurrentVersions": DAYS}),
+    },
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rules=st.lists(A_RULE, max_size=3))
+def test_a_proposed_lifecycle_of_any_shape_never_crashes(world: World, tmp_path: Path, rules: list) -> None:
+    """Valid JSON with rules of any shape (sizes as text, a filter that is a list, days past any bound):
+    `report --proposed` projects it or refuses it in one line (exit 2), and `lint-policy` lints it."""
+    import json
+
+    world.put("models/a.bin", age_days=100, body=b"x" * 10)
+    path = tmp_path / "proposed.json"
+    path.write_text(json.dumps({"Rules": rules}))
+    check(
+        invoke(["report", "--bucket", BUCKET, "--proposed", "{f}", "--no-history"], path, tmp_path),
+        {0, 2},
+        path,
+    )
+    check(invoke(["lint-policy", "--file", "{f}"], path, tmp_path), {0, 2, 3}, path)

@@ -630,3 +630,62 @@ def test_a_report_refuses_inventory_rows_without_a_date(versioned_world: World, 
             world.now,
             inventory_location=str(manifest),
         )
+
+
+def test_documented_lifecycle_examples_are_of_the_rule_shape() -> None:
+    """AWS's own examples (valid or semantically wrong) never trip the shape check: it is about types only."""
+    from artifact_gc.cost.lifecycle import rule_shape_problems
+
+    for case in LIFECYCLE_CORPUS:
+        for index, rule in enumerate(case["document"]["Rules"]):
+            assert rule_shape_problems(rule, f"Rules[{index}]") == [], case["name"]
+
+
+@pytest.mark.parametrize(
+    ("rule", "problem"),
+    [
+        (None, "Rules[0] is null, not an object"),
+        ({"Filter": "logs/"}, "Rules[0].Filter is a string, not an object"),
+        (
+            {"Filter": {"ObjectSizeGreaterThan": "128"}},
+            "Rules[0].Filter.ObjectSizeGreaterThan is a string, not a whole number",
+        ),
+        (
+            {"Filter": {"And": {"Tags": [{"Key": 1}]}}},
+            "Rules[0].Filter.And.Tags[0].Key is a number, not a string",
+        ),
+        (
+            {"Transitions": [{"Days": True}]},
+            "Rules[0].Transitions[0].Days is true or false, not a whole number",
+        ),
+        ({"Transitions": {"Days": 30}}, "Rules[0].Transitions is an object, not a list"),
+        (
+            {"NoncurrentVersionExpiration": True},
+            "Rules[0].NoncurrentVersionExpiration is true or false, not an object",
+        ),
+        ({"Expiration": {"Days": 30.0}}, "Rules[0].Expiration.Days is a number, not a whole number"),
+    ],
+)
+def test_a_rule_of_the_wrong_shape_is_named_by_lint_and_refused_by_report(
+    world: World, tmp_path: Path, rule: object, problem: str
+) -> None:
+    path = tmp_path / "proposed.json"
+    path.write_text(json.dumps({"Rules": [rule]}))
+    report = CliRunner().invoke(app, ["report", "--bucket", BUCKET, "--proposed", str(path), "--no-history"])
+    assert report.exit_code == 2, report.output
+    assert f"{path}: {problem}, as S3 defines lifecycle rules" in " ".join(report.output.split())
+    linted = CliRunner().invoke(app, ["lint-policy", "--file", str(path), "--format", "json"])
+    assert linted.exit_code == 3, linted.output
+    assert {"check": "shape", "message": problem} in [
+        {k: f[k] for k in ("check", "message")} for f in json.loads(linted.stdout)["findings"]
+    ]
+
+
+def test_nulls_stand_for_absent_fields_as_in_terraform_json(world: World, tmp_path: Path) -> None:
+    path = tmp_path / "proposed.json"
+    rule = {"ID": "t", "Status": "Enabled", "Filter": {"Prefix": "models/", "Tag": None}, "Expiration": None}
+    path.write_text(
+        json.dumps({"Rules": [{**rule, "Transitions": [{"Days": 30, "StorageClass": "STANDARD_IA"}]}]})
+    )
+    report = CliRunner().invoke(app, ["report", "--bucket", BUCKET, "--proposed", str(path), "--no-history"])
+    assert report.exit_code == 0, report.output

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
-from artifact_gc.cost.lifecycle import rule_prefix
+from artifact_gc.cost.lifecycle import rule_prefix, rule_shape_problems
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 TRANSITION_ORDER = [
@@ -68,12 +68,16 @@ def lint(configuration: Mapping[str, Any], facts: BucketFacts = BucketFacts()) -
     ids = [str(r.get("ID", "")) for r in rules if isinstance(r, dict)]
     for duplicate in sorted({i for i in ids if ids.count(i) > 1 and i}):
         found.append(LintFinding(ERROR, "duplicate-id", duplicate, "rule IDs must be unique"))
+    shaped = []
     for index, rule in enumerate(rules):
-        if not isinstance(rule, dict):
-            found.append(LintFinding(ERROR, "shape", f"#{index}", "a rule must be an object"))
+        problems = rule_shape_problems(rule, f"Rules[{index}]")
+        if problems:  # the other checks read the rule's fields by their types
+            rid = str(rule.get("ID") or f"#{index}") if isinstance(rule, dict) else f"#{index}"
+            found += [LintFinding(ERROR, "shape", rid, problem) for problem in problems]
             continue
+        shaped.append(rule)
         found += _lint_rule(rule, index, facts)
-    found += _lint_bucket(rules, facts)
+    found += _lint_bucket(shaped, facts)
     order = {ERROR: 0, WARNING: 1, INFO: 2}
     return sorted(found, key=lambda f: (order[f.severity], f.rule_id, f.check))
 

@@ -13,6 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from artifact_gc.aws import AwsClients, aws_message, error_code
 from artifact_gc.collect.planfile import PlannedKeys, iter_candidates, planned_keys, read_header
 from artifact_gc.config import DEFAULT_MAX_INVENTORY_AGE, parse_duration
+from artifact_gc.cost.lifecycle import rule_shape_problems
 from artifact_gc.cost.lifecycle_lint import BucketFacts, lint
 from artifact_gc.cost.prices import Prices, parse_prices
 from artifact_gc.cost.simulate import PopulationBuilder, project
@@ -54,6 +55,18 @@ def lifecycle_from_document(document: Any, origin: str) -> LifecycleDocument:
             f'{origin}: no lifecycle configuration (expected {{"Rules": [...]}} or terraform outputs with lifecycle_configuration)'
         )
     return LifecycleDocument({"Rules": document["Rules"]}, str(minimum), origin)
+
+
+def refuse_malformed(document: LifecycleDocument) -> None:
+    """A lifecycle whose rules are not of S3's shape cannot be projected: refuse it, naming the first
+    field at fault (exit 2); `lint-policy` lists them all."""
+    for index, rule in enumerate(document.configuration["Rules"]):
+        problems = rule_shape_problems(rule, f"Rules[{index}]")
+        if problems:
+            raise UsageError(
+                f"{document.origin}: {problems[0]}, as S3 defines lifecycle rules "
+                f"(`artifact-gc lint-policy` lists every problem)"
+            )
 
 
 def lifecycle_from_file(path: Path) -> LifecycleDocument:
@@ -123,6 +136,9 @@ def run_report(
         planned = sum(1 for _ in iter_candidates(plan_path))  # streamed: the plan is read, not held
         candidates = PlannedKeys(plan_path)
 
+    for document in (current, proposed):
+        if document is not None:
+            refuse_malformed(document)
     growth = int(growth_gb_per_month * prices.gb_bytes)
     target = proposed or current
     scenarios = [
