@@ -231,6 +231,26 @@ def plan_checkpoints(world: World, plan_path: Path) -> None:
     )
 
 
+def planned_with_lifecycle(world: World, plan_path: Path) -> list[dict]:
+    """fill(), a noncurrent version under checkpoints/, a plan of checkpoints/ and a lifecycle rule for
+    them (transition, noncurrent expiration): every scenario of the projection has work to do."""
+    fill(world)
+    world.put("checkpoints/run-1/step-1/shard-0.pt", age_days=3)  # a noncurrent version below it
+    world.register("models/")
+    plan_checkpoints(world, plan_path)
+    rules = [
+        {
+            "ID": "t",
+            "Status": "Enabled",
+            "Filter": {"Prefix": "checkpoints/"},
+            "Transitions": [{"Days": 30, "StorageClass": "STANDARD_IA"}],
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 10},
+        }
+    ]
+    world.s3.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": rules})
+    return rules
+
+
 def fill(world: World) -> None:
     world.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     world.put("checkpoints/run-1/a.pt", age_days=100, body=b"x" * 200_000)
@@ -508,21 +528,8 @@ def test_the_one_pass_report_projects_what_the_per_object_replay_projects(
     from artifact_gc.objects.versions import Inventory, scan_versions
 
     world = versioned_world
-    fill(world)
-    world.put("checkpoints/run-1/step-1/shard-0.pt", age_days=3)  # a noncurrent version below it
-    world.register("models/")
     plan_path = tmp_path / "plan.jsonl"
-    plan_checkpoints(world, plan_path)
-    rules = [
-        {
-            "ID": "t",
-            "Status": "Enabled",
-            "Filter": {"Prefix": "checkpoints/"},
-            "Transitions": [{"Days": 30, "StorageClass": "STANDARD_IA"}],
-            "NoncurrentVersionExpiration": {"NoncurrentDays": 10},
-        }
-    ]
-    world.s3.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": rules})
+    rules = planned_with_lifecycle(world, plan_path)
     prices = load_prices("us-east-1")
     report = run_report(world.clients(), BUCKET, ("",), 1, prices, world.now, None, plan_path)
     records = [r.as_tuple() for r in scan_versions(world.s3, BUCKET, ("",), world.now, Inventory(depth=1))]
@@ -573,21 +580,8 @@ def test_a_report_from_an_inventory_deletes_the_plan_as_a_listed_report_does(
     from inventory_builder import bucket_rows, write_delivery
 
     world = versioned_world
-    fill(world)
-    world.put("checkpoints/run-1/step-1/shard-0.pt", age_days=3)  # a noncurrent version below it
-    world.register("models/")
     plan_path = tmp_path / plan_name
-    plan_checkpoints(world, plan_path)
-    rules = [
-        {
-            "ID": "t",
-            "Status": "Enabled",
-            "Filter": {"Prefix": "checkpoints/"},
-            "Transitions": [{"Days": 30, "StorageClass": "STANDARD_IA"}],
-            "NoncurrentVersionExpiration": {"NoncurrentDays": 10},
-        }
-    ]
-    world.s3.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": rules})
+    planned_with_lifecycle(world, plan_path)
     prices = load_prices("us-east-1")
     listed = run_report(world.clients(), BUCKET, ("",), 1, prices, world.now, None, plan_path)
     manifest = write_delivery(
