@@ -134,7 +134,8 @@ def run_report(
         if header.get("bucket") != bucket:
             raise UsageError(f"--plan {plan_path} is for bucket {header.get('bucket')!r}, not {bucket!r}")
         planned = sum(1 for _ in iter_candidates(plan_path))  # streamed: the plan is read, not held
-        candidates = PlannedKeys(plan_path)
+        if not inventory_location:  # an inventory report joins the plan's keys in DuckDB instead
+            candidates = PlannedKeys(plan_path)
 
     for document in (current, proposed):
         if document is not None:
