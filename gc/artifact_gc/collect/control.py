@@ -25,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from artifact_gc.aws import aws_message, error_code
 from artifact_gc.collect.planfile import isoformat, parse_iso
 from artifact_gc.collect.safety import check_baselines_shrink
+from artifact_gc.concurrency import in_order
 from artifact_gc.errors import AwsError, SafetyError
 from artifact_gc.registry.sources import ALL_SOURCES
 
@@ -177,6 +178,7 @@ def release(s3: Any, lease: Lease, now: datetime) -> bool:
 
 HISTORY_FOLDER = CONTROL_PREFIX + "registry-history/"
 HISTORY_RESET_COMMAND = "artifact-gc reset-registry-history --bucket {bucket}"
+BASELINES_AT_ONCE = 8  # one baseline per registry source and one for all: a handful of objects
 
 
 def baseline_key(identity: Any, prefixes: Sequence[str]) -> str:
@@ -224,11 +226,16 @@ def _read_history(s3: Any, bucket: str, key: str) -> tuple[list[dict[str, Any]],
 def read_baselines(
     s3: Any, bucket: str, identities: Mapping[str, Any], prefixes: Sequence[str]
 ) -> dict[str, list[dict[str, Any]]]:
-    """Recorded runs per baseline name (each source's name, and ``ALL_SOURCES``), strictly read."""
-    return {
-        name: read_history(s3, bucket, baseline_key(identity, prefixes))
-        for name, identity in identities.items()
-    }
+    """Recorded runs per baseline name (each source's name, and ``ALL_SOURCES``), strictly read; the
+    objects are read at once (a far-away bucket pays one round trip, not one per source), and the first
+    baseline in order that cannot be read is the one refused."""
+    names = list(identities)
+    runs = in_order(
+        lambda name: read_history(s3, bucket, baseline_key(identities[name], prefixes)),
+        names,
+        BASELINES_AT_ONCE,
+    )
+    return dict(zip(names, runs, strict=True))
 
 
 def record_run(
@@ -301,11 +308,14 @@ def record_baselines(
     prefixes: Sequence[str],
     entry: Mapping[str, Any],
 ) -> None:
-    """Append this successful run to every baseline it belongs to."""
-    for identity, references, fingerprint in baselines.values():
-        record_run(
+    """Append this successful run to every baseline it belongs to (each its own object, written at once)."""
+    in_order(
+        lambda baseline: record_run(
             s3,
             bucket,
-            {**entry, "references": references, "fingerprint": fingerprint},
-            key=baseline_key(identity, prefixes),
-        )
+            {**entry, "references": baseline[1], "fingerprint": baseline[2]},
+            key=baseline_key(baseline[0], prefixes),
+        ),
+        list(baselines.values()),
+        BASELINES_AT_ONCE,
+    )

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from artifact_gc.aws import aws_message, error_code
+from artifact_gc.concurrency import in_order
 from artifact_gc.errors import SafetyError
 from artifact_gc.objects.inventory_manifest import (
     InventoryFile,
@@ -200,15 +200,7 @@ def _each_data_file(delivery: Delivery, fetch: Callable[[int, InventoryFile], Pa
     """``fetch`` of every data file, several at once, in the manifest's order; the first refusal in that
     order is raised (the files not started yet are not fetched)."""
     files = delivery.manifest.files
-    if len(files) < 2:
-        return [fetch(index, entry) for index, entry in enumerate(files)]
-    with ThreadPoolExecutor(max_workers=min(FETCH_WORKERS, len(files))) as pool:
-        futures = [pool.submit(fetch, index, entry) for index, entry in enumerate(files)]
-        try:
-            return [future.result() for future in futures]
-        finally:
-            for future in futures:
-                future.cancel()
+    return in_order(lambda index: fetch(index, files[index]), range(len(files)), FETCH_WORKERS)
 
 
 def verified_local_files(delivery: Delivery) -> list[Path]:
