@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import boto3
@@ -13,6 +15,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
 from artifact_gc.errors import UsageError
+
+T = TypeVar("T")
 
 # Bursts of SlowDown come several in a row: standard mode with 10 attempts backs off up to 20 s per call;
 # the apply loop also retries a failed batch as a whole before giving up on its keys.
@@ -125,3 +129,19 @@ def aws_message(exc: Exception) -> str:
 
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def in_order(call: Callable[[Any], T], items: Sequence[Any], workers: int) -> list[T]:
+    """Independent S3 calls made at once, answered as if made one after another:
+    ``[call(item) for item in items]`` with up to ``workers`` calls at once: results in ``items``
+    order, and the first failure in that order is raised (calls not started yet are cancelled), so a
+    refusal names what a sequential loop would have named."""
+    if len(items) < 2 or workers < 2:
+        return [call(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        futures = [pool.submit(call, item) for item in items]
+        try:
+            return [future.result() for future in futures]
+        finally:
+            for future in futures:
+                future.cancel()

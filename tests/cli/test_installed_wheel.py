@@ -128,6 +128,13 @@ def test_every_subcommand_works_installed_from_any_directory(
     assert "<svg" in (elsewhere / "report.html").read_text()
     text = run(installed, elsewhere, stack, "report", "--bucket", bucket, "--no-history")
     assert text.returncode == 0 and "STANDARD" in text.stdout, text.stderr
+    # the report from the inventory, aggregated by DuckDB, equals the listed one
+    common = ("report", "--bucket", bucket, "--no-history", "--format", "json", "--plan", "plan.jsonl")
+    listed = run(installed, elsewhere, stack, *common)
+    read = run(installed, elsewhere, stack, *common, "--inventory", str(manifest))
+    assert listed.returncode == 0 and read.returncode == 0, listed.stderr + read.stderr
+    for part in ("current", "noncurrent", "totals", "projection"):
+        assert json.loads(read.stdout)[part] == json.loads(listed.stdout)[part], part
 
     tfvars = elsewhere / "dev.tfvars"
     tfvars.write_text((REPO / "terraform" / "envs" / "dev.tfvars").read_text())

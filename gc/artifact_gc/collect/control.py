@@ -22,10 +22,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from artifact_gc.aws import aws_message, error_code
+from artifact_gc.aws import aws_message, error_code, in_order
 from artifact_gc.collect.planfile import isoformat, parse_iso
 from artifact_gc.collect.safety import check_baselines_shrink
-from artifact_gc.concurrency import in_order
 from artifact_gc.errors import AwsError, SafetyError
 from artifact_gc.registry.sources import ALL_SOURCES
 

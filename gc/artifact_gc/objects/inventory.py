@@ -20,8 +20,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from artifact_gc.aws import aws_message, error_code
-from artifact_gc.concurrency import in_order
+from artifact_gc.aws import aws_message, error_code, in_order
 from artifact_gc.errors import SafetyError
 from artifact_gc.objects.inventory_manifest import (
     InventoryFile,

@@ -1,4 +1,4 @@
-"""in_order: calls at once, answered as a sequential loop would answer."""
+"""aws.in_order: independent S3 calls at once, answered as a sequential loop would answer."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from artifact_gc.concurrency import in_order
+from artifact_gc.aws import in_order
 
 
 @settings(max_examples=30, deadline=None)
