@@ -681,10 +681,32 @@ def test_a_rule_of_the_wrong_shape_is_named_by_lint_and_refused_by_report(
 
 
 def test_nulls_stand_for_absent_fields_as_in_terraform_json(world: World, tmp_path: Path) -> None:
+    """A null Tag is no tag filter and a null size bound no bound: the rule expires models/ as if they
+    were not written, in the projection and in the lint."""
+    world.put("models/a.bin", age_days=100, body=b"x" * 10)
+    rules = [
+        {
+            "ID": "t",
+            "Status": "Enabled",
+            "Filter": {"Prefix": "models/", "Tag": None},
+            "Expiration": {"Days": 1, "Date": None},
+            "Transitions": None,
+        },
+        {
+            "ID": "u",
+            "Status": "Enabled",
+            "Filter": {"And": {"Prefix": "models/", "ObjectSizeGreaterThan": None, "Tags": None}},
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+        },
+    ]
     path = tmp_path / "proposed.json"
-    rule = {"ID": "t", "Status": "Enabled", "Filter": {"Prefix": "models/", "Tag": None}, "Expiration": None}
-    path.write_text(
-        json.dumps({"Rules": [{**rule, "Transitions": [{"Days": 30, "StorageClass": "STANDARD_IA"}]}]})
+    path.write_text(json.dumps({"Rules": rules}))
+    report = CliRunner().invoke(
+        app, ["report", "--bucket", BUCKET, "--proposed", str(path), "--no-history", "--format", "json"]
     )
-    report = CliRunner().invoke(app, ["report", "--bucket", BUCKET, "--proposed", str(path), "--no-history"])
     assert report.exit_code == 0, report.output
+    totals = {s["name"]: s["total_12m"] for s in json.loads(report.stdout)["projection"]["scenarios"]}
+    assert totals["c"] < totals["a"]  # models/a.bin expires under the proposal
+    linted = CliRunner().invoke(app, ["lint-policy", "--file", str(path), "--format", "json"])
+    assert linted.exit_code == 0, linted.output
+    assert json.loads(linted.stdout)["errors"] == 0

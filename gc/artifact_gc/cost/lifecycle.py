@@ -11,7 +11,7 @@ _TAG = {"Key": _TEXT, "Value": _TEXT}
 _SIZES = {"ObjectSizeGreaterThan": _INT, "ObjectSizeLessThan": _INT}
 # The types of a LifecycleRule's fields (S3 API reference, LifecycleRule and what it holds): an object is
 # a dict of its fields, a list holds one element shape. Null stands for an absent field, as in
-# Terraform's JSON; fields not named here are not read.
+# Terraform's JSON (readers get documents through without_nulls); fields not named here are not read.
 RULE_SHAPE: dict[str, Any] = {
     "ID": _TEXT,
     "Status": _TEXT,
@@ -25,6 +25,16 @@ RULE_SHAPE: dict[str, Any] = {
     "NoncurrentVersionExpiration": {"NoncurrentDays": _INT, "NewerNoncurrentVersions": _INT},
     "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": _INT},
 }
+
+
+def without_nulls(value: Any) -> Any:
+    """The document with every null field left out (Terraform's JSON spells an absent field as null), so
+    that readers of rules see absent fields as absent. A null rule stays, for the shape check to name."""
+    if isinstance(value, dict):
+        return {name: without_nulls(inner) for name, inner in value.items() if inner is not None}
+    if isinstance(value, list):
+        return [without_nulls(inner) for inner in value]
+    return value
 
 
 def rule_shape_problems(rule: Any, where: str) -> list[str]:

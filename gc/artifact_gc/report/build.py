@@ -13,7 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from artifact_gc.aws import AwsClients, aws_message, error_code
 from artifact_gc.collect.planfile import PlannedKeys, iter_candidates, planned_keys, read_header
 from artifact_gc.config import DEFAULT_MAX_INVENTORY_AGE, parse_duration
-from artifact_gc.cost.lifecycle import rule_shape_problems
+from artifact_gc.cost.lifecycle import rule_shape_problems, without_nulls
 from artifact_gc.cost.lifecycle_lint import BucketFacts, lint
 from artifact_gc.cost.prices import Prices, parse_prices
 from artifact_gc.cost.simulate import PopulationBuilder, project
@@ -36,6 +36,11 @@ class LifecycleDocument:
     configuration: dict[str, Any]
     minimum_object_size: str
     origin: str
+
+    def __post_init__(self) -> None:
+        # absent fields, however spelled: every reader of the rules sees only fields that are there
+        rules = without_nulls(self.configuration.get("Rules"))
+        object.__setattr__(self, "configuration", {**self.configuration, "Rules": rules})
 
 
 def lifecycle_from_document(document: Any, origin: str) -> LifecycleDocument:
