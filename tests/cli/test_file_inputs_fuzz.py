@@ -162,7 +162,7 @@ JSON = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=8,
 )
-SIZE_BOUND = JSON | st.integers(-5, 2**64)
+SIZE_BOUND = st.none() | JSON | st.integers(-5, 2**64)  # null: Terraform's absent field
 FILTER = JSON | st.fixed_dictionaries(
     {},
     optional={
