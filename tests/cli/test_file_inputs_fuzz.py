@@ -218,3 +218,82 @@ def test_a_proposed_lifecycle_of_any_shape_never_crashes(world: World, tmp_path:
         path,
     )
     check(invoke(["lint-policy", "--file", "{f}"], path, tmp_path), {0, 2, 3}, path)
+
+
+def _or_null(strategy: st.SearchStrategy) -> st.SearchStrategy:
+    return st.none() | strategy
+
+
+WHOLE = st.integers(-3, 2**64)
+TEXT = st.sampled_from(["", "models/", "a", "é/"]) | st.text(max_size=4)
+TAG = st.fixed_dictionaries({}, optional={"Key": _or_null(TEXT), "Value": _or_null(TEXT)})
+WELL_SHAPED_RULE = st.fixed_dictionaries(
+    {"Status": st.sampled_from(["Enabled", "Disabled"])},
+    optional={
+        "ID": _or_null(TEXT),
+        "Prefix": _or_null(TEXT),
+        "Filter": _or_null(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "Prefix": _or_null(TEXT),
+                    "Tag": _or_null(TAG),
+                    "ObjectSizeGreaterThan": _or_null(WHOLE),
+                    "ObjectSizeLessThan": _or_null(WHOLE),
+                    "And": _or_null(
+                        st.fixed_dictionaries(
+                            {},
+                            optional={
+                                "Prefix": _or_null(TEXT),
+                                "Tags": _or_null(st.lists(TAG, max_size=2)),
+                                "ObjectSizeGreaterThan": _or_null(WHOLE),
+                                "ObjectSizeLessThan": _or_null(WHOLE),
+                            },
+                        )
+                    ),
+                },
+            )
+        ),
+        "Transitions": _or_null(
+            st.lists(
+                st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "Days": _or_null(WHOLE),
+                        "Date": _or_null(st.just("2027-01-01")),
+                        "StorageClass": _or_null(st.sampled_from(["STANDARD_IA", "GLACIER_IR", "X"])),
+                    },
+                ),
+                max_size=2,
+            )
+        ),
+        "Expiration": _or_null(
+            st.fixed_dictionaries(
+                {}, optional={"Days": _or_null(WHOLE), "ExpiredObjectDeleteMarker": _or_null(st.booleans())}
+            )
+        ),
+        "NoncurrentVersionExpiration": _or_null(
+            st.fixed_dictionaries(
+                {}, optional={"NoncurrentDays": _or_null(WHOLE), "NewerNoncurrentVersions": _or_null(WHOLE)}
+            )
+        ),
+    },
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rules=st.lists(WELL_SHAPED_RULE, min_size=1, max_size=3))
+def test_a_well_shaped_proposed_lifecycle_is_always_projected(
+    world: World, tmp_path: Path, rules: list
+) -> None:
+    """Every field of its type or null (however S3 would judge the values): `report --proposed` projects it
+    (exit 0), and `lint-policy` lints it (exit 0, or 3 for what S3 would reject)."""
+    import json
+
+    world.put("models/a.bin", age_days=100, body=b"x" * 10)
+    path = tmp_path / "proposed.json"
+    path.write_text(json.dumps({"Rules": rules}))
+    check(
+        invoke(["report", "--bucket", BUCKET, "--proposed", "{f}", "--no-history"], path, tmp_path), {0}, path
+    )
+    check(invoke(["lint-policy", "--file", "{f}"], path, tmp_path), {0, 3}, path)
