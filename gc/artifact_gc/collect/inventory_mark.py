@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import json
 import os
 import tempfile
@@ -351,7 +352,8 @@ def report_from_inventory(
     with _reading(delivery, s3, "report") as (con, _, paths):
         if planned_keys is not None:
             con.execute("CREATE TABLE planned (key VARCHAR)")
-            for chunk in _chunks(planned_keys, BATCH_ROWS):
+            keys = iter(planned_keys)
+            for chunk in iter(lambda: list(itertools.islice(keys, BATCH_ROWS)), []):
                 con.register("planned_chunk", pa.table({"key": pa.array(chunk, pa.string())}))
                 con.execute("INSERT INTO planned SELECT key FROM planned_chunk")
                 con.unregister("planned_chunk")
@@ -373,14 +375,3 @@ def report_from_inventory(
             f"inventory {delivery.location}: {malformed:,} rows have no key or no last-modified date; "
             "its data files are not what an S3 Inventory writes (check the delivery)"
         )
-
-
-def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

@@ -146,17 +146,16 @@ def _candidate_batches(lines: Iterable[str], rows: int = 65536) -> Iterator[Any]
 
     from artifact_gc.collect.columnar import CANDIDATE_SCHEMA
 
-    chunk: list[dict[str, Any]] = []
-    for line in itertools.chain(lines, [None]):
-        if line is not None:
-            record = json.loads(line)
-            if record.pop("version_id") is not None:
-                raise ValueError("a Parquet plan names current versions only")
-            record["last_modified"] = parse_iso(record["last_modified"])
-            chunk.append(record)
-        if chunk and (line is None or len(chunk) == rows):
-            yield pa.RecordBatch.from_pylist(chunk, schema=CANDIDATE_SCHEMA)
-            chunk = []
+    def parquet_record(line: str) -> dict[str, Any]:
+        record = json.loads(line)
+        if record.pop("version_id") is not None:
+            raise ValueError("a Parquet plan names current versions only")
+        record["last_modified"] = parse_iso(record["last_modified"])
+        return record
+
+    records = map(parquet_record, lines)
+    for chunk in iter(lambda: list(itertools.islice(records, rows)), []):
+        yield pa.RecordBatch.from_pylist(chunk, schema=CANDIDATE_SCHEMA)
 
 
 def sealed_header(header: dict[str, Any]) -> dict[str, Any]:
