@@ -232,7 +232,7 @@ def main() -> int:
     report_seconds, objects, _, report_peak = plan_run(manifest_path, "report")
     print(
         f"  {objects:,} objects: report --inventory {report_seconds:.1f} s ({objects / report_seconds:,.0f} objects/s), "
-        f"peak memory {report_peak / 2**20:,.0f} MiB"
+        f"report/scan {report_seconds / scan:.1f}x; peak memory {report_peak / 2**20:,.0f} MiB"
     )
     projected = seconds * 100_000_000 / n
     print(f"projected for 100M objects: {projected:.0f} s (target <= {TARGET_SECONDS_100M} s)")
