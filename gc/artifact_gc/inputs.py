@@ -9,6 +9,7 @@ error type: usage (exit 2) for most inputs, RegistryError (exit 3) for registry 
 from __future__ import annotations
 
 import codecs
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -51,6 +52,38 @@ def read_text(path: Path, what: str, error: type[GcError] = UsageError) -> str:
     except OSError as exc:
         raise error(f"{what}: cannot read it ({exc.strerror or exc})") from None
     return decode_text(data, what, error)
+
+
+def text_lines(path: Path, what: str, error: type[GcError] = UsageError) -> Iterator[str]:
+    """A user's text file line by line, never whole: an audit log of millions of deletions is gigabytes.
+
+    Lines end at "\\n" only, as JSON Lines does (a key holding U+2028 or U+0085, which ``json.dumps``
+    leaves as they are, stays inside its line, where ``str.splitlines`` would cut it), and come without
+    it. The refusals are :func:`read_text`'s, naming the line. A UTF-16 or UTF-32 file (by its mark) is
+    read whole."""
+    try:
+        if path.is_dir():
+            raise error(f"{what} is a directory: give a file")
+        with path.open("rb") as handle:
+            head = handle.read(4)
+            if any(head.startswith(mark) for mark, name in _BOMS if name != "utf-8"):
+                lines = read_text(path, what, error).split("\n")
+                yield from lines[:-1] if lines[-1] == "" else lines
+                return
+            handle.seek(len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0)
+            for number, raw in enumerate(handle, start=1):
+                try:
+                    line = raw.removesuffix(b"\n").decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise error(
+                        f"{what} is not UTF-8 text (line {number}, byte {exc.start}: {exc.reason}): "
+                        "give a text file"
+                    ) from None
+                if "\x00" in line:
+                    raise error(f"{what} holds NUL bytes (line {number}): it looks binary, give a text file")
+                yield line
+    except OSError as exc:
+        raise error(f"{what}: cannot read it ({exc.strerror or exc})") from None
 
 
 def package_text(name: str) -> str:

@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+from botocore.exceptions import ClientError
 from typer.testing import CliRunner
 
 from artifact_gc.cli.app import app
+from artifact_gc.collect.quarantine import DEFAULT_TAG
 
 from conftest import BUCKET, World
 
@@ -194,3 +197,32 @@ def test_rescue_of_a_missing_key_says_it_is_missing(world: World) -> None:
 def test_lint_policy_on_a_missing_bucket_says_so(world: World) -> None:
     result = CliRunner().invoke(app, ["lint-policy", "--bucket", "no-such-bucket-here"])
     assert result.exit_code == 2 and "does not exist" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_rescue_of_many_keys_at_once_answers_in_their_order(world: World, workers: int) -> None:
+    """rescue_keys with several keys at once: each list in the order of the keys given (duplicates
+    once), and a failure other than "not there" stops the rescue with the first such failure in order."""
+    from artifact_gc.collect.quarantine import add_tags, rescue_keys
+
+    keys = [f"models/k{i:02d}" for i in range(40)]
+    for number, key in enumerate(keys):
+        world.put(key)
+        if number % 3:
+            add_tags(world.s3, BUCKET, [(key, None)], DEFAULT_TAG, world.now)
+    asked = [*keys[:10], "models/gone-1", *keys[10:], keys[0], "models/gone-0"]
+    rescued, untagged, missing = rescue_keys(world.s3, BUCKET, asked, DEFAULT_TAG, workers)
+    assert rescued == [k for n, k in enumerate(keys) if n % 3]
+    assert untagged == [k for n, k in enumerate(keys) if not n % 3]
+    assert missing == ["models/gone-1", "models/gone-0"]
+    assert all("artifact-gc" not in tags(world, k) for k in keys)
+
+    def deny(params: dict, **_: object) -> None:
+        if params.get("Key") in ("models/k07", "models/k30"):
+            message = f"no access to {params['Key']}"
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": message}}, "HeadObject")
+
+    world.s3.meta.events.register("before-parameter-build.s3.HeadObject", deny)
+    with pytest.raises(ClientError) as raised:
+        rescue_keys(world.s3, BUCKET, keys, DEFAULT_TAG, workers)
+    assert "no access to models/k07" in str(raised.value)

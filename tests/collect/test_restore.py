@@ -135,3 +135,45 @@ def test_restore_refuses_a_binary_audit_log(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["restore", str(tmp_path / "audit.jsonl"), "--yes"])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "give a text file" in " ".join(result.output.split())
+
+
+def test_a_long_restore_renews_its_lease_and_stops_when_it_is_taken(
+    versioned_world: World, tmp_path: Path, monkeypatch
+) -> None:
+    """A restore of millions of markers outlives its lease: it renews between rounds of requests, and
+    when another run took the lease over meanwhile it stops there (exit 3), before removing a marker."""
+    from datetime import timedelta
+
+    from artifact_gc.collect import control
+
+    world = versioned_world
+    audit = apply_plan(world, tmp_path)
+    renewals: list[int] = []
+    original = control.renew
+
+    def counting_renew(*args, **kwargs):
+        renewals.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(control, "renew", counting_renew)
+    # a 10 ms lease: every round of requests starts with less than half of it left
+    args = ["restore", str(audit), "--yes", "--lock-ttl", "0.01s", "--concurrency", "2"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    # three rounds (checking the markers, removing them, checking the keys are back): the first may
+    # start within 5 ms of taking the lease, each later one finds less than half of it left
+    assert len(renewals) >= 2
+    assert world.listed_keys() == {"models/keep/a", "models/drop/b", "models/drop/c"}
+
+    audit = apply_plan(world, tmp_path)  # deleted again: a second restore, whose lease is taken over
+    later = world.now + timedelta(days=1)
+
+    def taken_over(s3, lease, ttl, when):
+        control.acquire(s3, lease.bucket, ttl, later, "apply elsewhere", holder="other:1")
+        return original(s3, lease, ttl, when)
+
+    monkeypatch.setattr(control, "renew", taken_over)
+    stopped = CliRunner().invoke(app, args)
+    assert stopped.exit_code == 3, stopped.output
+    assert "taken over" in " ".join(stopped.output.split())
+    assert world.listed_keys() == {"models/keep/a"}  # no marker was removed

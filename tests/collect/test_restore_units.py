@@ -281,3 +281,69 @@ def test_a_head_that_fails_otherwise_is_named(versioned_world: World) -> None:
         ("models/a", "cannot check it is back: AccessDenied: denied"),
         ("models/b", 'cannot check it is back: Could not connect to the endpoint URL: "https://s3.example"'),
     ]
+
+
+def test_a_marker_on_a_later_page_is_found_and_the_listing_stops_at_the_next_key(
+    versioned_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key's versions come first under its own prefix: they may span pages (read them all), and
+    the first page that reaches a longer key ends the listing (a folder-like key with a million objects
+    below it costs one request, not a thousand)."""
+    world = versioned_world
+    _, older = deleted_with_marker(world, "models/a")
+    newer = world.s3.delete_object(Bucket=BUCKET, Key="models/a")["VersionId"]  # a marker on top
+    for key in ("models/a/1", "models/a/2", "models/ab"):
+        world.put(key)
+    monkeypatch.setattr("artifact_gc.collect.restore.VERSIONS_PAGE", 1)
+    calls = count_calls(world, "ListObjectVersions")
+    kept, unverified, gone = check_markers(world.s3, BUCKET, [("models/a", older), ("models/a", newer)])
+    assert kept == [("models/a", older), ("models/a", newer)] and unverified == [] and gone == []
+    # per key: newer marker, older marker, data version, then models/a/1 ends it (models/a/2, models/ab unread)
+    assert len(calls) == 8 and {c["Prefix"] for c in calls} == {"models/a"}
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+def test_many_keys_at_once_answer_as_one_at_a_time_would(versioned_world: World, workers: int) -> None:
+    """Restore's three passes with several requests at once: every list in the order of its input, each
+    key with its own answer, and the pause between rounds (the CLI's lease renewal) taken."""
+    world = versioned_world
+    pairs = [(f"models/{i:02d}", deleted_with_marker(world, f"models/{i:02d}")[1]) for i in range(0, 70, 2)]
+    pairs.insert(5, ("models/none", "no-such-marker"))
+    denied = {"models/10", "models/40"}
+
+    def deny_some(params: dict, **_: object) -> None:
+        if params.get("Prefix") in denied:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "ListObjectVersions")
+
+    world.s3.meta.events.register("before-parameter-build.s3.ListObjectVersions", deny_some)
+    rounds: list[int] = []
+    kept, unverified, gone = check_markers(world.s3, BUCKET, pairs, workers, lambda: rounds.append(1))
+    assert [k for k, _ in unverified] == ["models/10", "models/40"] and gone == ["models/none"]
+    assert kept == [(k, m) for k, m in pairs if k not in denied and k != "models/none"]
+    assert len(rounds) == -(-len(pairs) // (32 * workers))
+
+    result = remove_markers(world.s3, BUCKET, kept, workers)
+    assert result.restored == [k for k, _ in kept] and result.failed == []
+    world.s3.delete_object(Bucket=BUCKET, Key="models/20")  # deleted again after the restore
+    keys = [k for k, _ in pairs]
+    assert still_deleted(world.s3, BUCKET, keys, workers) == [
+        (k, "still deleted (another delete marker is current)")
+        for k in keys
+        if k in denied or k in ("models/none", "models/20")
+    ]
+
+
+def test_a_key_holding_a_line_separator_stays_on_its_audit_line(tmp_path: Path) -> None:
+    """apply writes the audit log with ensure_ascii=False: U+2028 and U+0085 are written as they are,
+    and reading the log must not cut a line there (str.splitlines would)."""
+    keys = ["models/a\u2028b", "models/c\x85d", "models/e\u2029f"]
+    path = tmp_path / "audit.jsonl"
+    with path.open("w", encoding="utf-8") as log:
+        for number, key in enumerate(keys):
+            log.write(json.dumps(record(key, f"m{number}"), ensure_ascii=False) + "\n")
+    assert read_audit(path).markers == [(key, f"m{n}") for n, key in enumerate(keys)]
+
+
+def test_read_audit_keeps_the_first_of_repeated_markers_in_log_order(tmp_path: Path) -> None:
+    records = [record(f"models/{i % 7}", f"m{i % 7}") for i in range(50)]
+    assert read_audit(audit_file(tmp_path, *records)).markers == [(f"models/{i}", f"m{i}") for i in range(7)]

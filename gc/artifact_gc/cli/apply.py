@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -35,6 +36,7 @@ from artifact_gc.cli.options import (
     RegistryQuery,
     RegistrySql,
     RegistryTable,
+    RequestConcurrency,
     SageMaker,
     ScanPageSize,
     ScanSegments,
@@ -260,17 +262,13 @@ def _apply_under_lease(
     elif prepared.to_delete:
         err_console.print(f"{question} Confirmed by --yes.", highlight=False)
 
-    def keep_lease() -> None:
-        if lease.expires_at - now() < ttl / 2:
-            control.renew(clients.s3, lease, ttl, now())
-
     with progress_bar() as progress:
         task = progress.add_task("deleting", total=None)
         result = execute_apply(
             prepared,
             clients,
             options,
-            before_batch=keep_lease,
+            before_batch=lease_keeper(clients.s3, lease, ttl),
             on_batch=lambda r: progress.update(task, description=f"deleted {r.deleted:,}"),
         )
     if result.quarantined:
@@ -338,6 +336,27 @@ def _space_freed_note(clients: AwsClients, bucket: str, prefixes: list[str]) -> 
     )
 
 
+def lease_keeper(s3: Any, lease: control.Lease, ttl: timedelta) -> Callable[[], None]:
+    """What a long command runs between batches or rounds of calls: renew the GC lease once half its
+    time is gone (SafetyError, stopping the command, if another run took it over meanwhile)."""
+
+    def keep_lease() -> None:
+        if lease.expires_at - now() < ttl / 2:
+            control.renew(s3, lease, ttl, now())
+
+    return keep_lease
+
+
+def _clients_for(
+    concurrency: int, region: str | None, profile: str | None, endpoint_url: str | None
+) -> AwsClients:
+    """Clients for a command making ``concurrency`` requests at once (adaptive retries above one)."""
+    retry_mode = "adaptive" if concurrency > 1 else "standard"
+    return AwsClients(
+        AwsSettings(region=region, profile=profile, endpoint_url=endpoint_url, retry_mode=retry_mode)
+    )
+
+
 def restore(
     audit_log: Annotated[
         Path, typer.Argument(metavar="AUDIT_LOG", help="Audit log written by `artifact-gc apply`.")
@@ -347,6 +366,7 @@ def restore(
         typer.Option("--yes", "-y", help="Do not ask for confirmation (required when not on a terminal)."),
     ] = False,
     lock_ttl: LockTtl = "1h",
+    concurrency: RequestConcurrency = 4,
     profile: Profile = None,
     region: Region = None,
     endpoint_url: EndpointUrl = None,
@@ -364,11 +384,14 @@ def restore(
                 f"nothing can be restored: the {len(plan.permanent)} deletions in {audit_log} were permanent "
                 "(the bucket is not versioned, or they were purged with --purge-versions)"
             )
-        clients = AwsClients(AwsSettings(region=region, profile=profile, endpoint_url=endpoint_url))
+        clients = _clients_for(concurrency, region, profile, endpoint_url)
         ttl = timedelta(seconds=parse_duration(lock_ttl, "--lock-ttl"))
         lease = control.acquire(clients.s3, plan.bucket, ttl, now(), f"restore {audit_log.name}")
+        keep_lease = lease_keeper(clients.s3, lease, ttl)
         try:
-            markers, unverified, gone = check_markers(clients.s3, plan.bucket, plan.markers)
+            markers, unverified, gone = check_markers(
+                clients.s3, plan.bucket, plan.markers, concurrency, keep_lease
+            )
             question = (
                 f"Remove {len(markers):,} delete markers in s3://{plan.bucket}, restoring those objects?"
             )
@@ -377,9 +400,10 @@ def restore(
                     raise UsageError("not on a terminal: pass --yes to restore without confirmation")
                 if not typer.confirm(question, default=False, err=True):
                     raise SafetyError("not confirmed: nothing was restored")
-            result = remove_markers(clients.s3, plan.bucket, markers)
+            result = remove_markers(clients.s3, plan.bucket, markers, concurrency, keep_lease)
             # Say "restored" only of objects that are back: a key with another delete marker is not.
-            missing = dict(still_deleted(clients.s3, plan.bucket, result.restored + result.already + gone))
+            back_or_not = result.restored + result.already + gone
+            missing = dict(still_deleted(clients.s3, plan.bucket, back_or_not, concurrency, keep_lease))
         finally:
             control.release(clients.s3, lease, now())
         back = [k for k in dict.fromkeys(result.restored) if k not in missing]
@@ -416,6 +440,7 @@ def rescue(
     bucket: Bucket = None,
     quarantine_tag: QuarantineTag = None,
     lock_ttl: LockTtl = "1h",
+    concurrency: RequestConcurrency = 4,
     tf_dir: TfDir = None,
     tf_outputs: TfOutputs = None,
     terraform_bin: TerraformBin = "terraform",
@@ -445,14 +470,16 @@ def rescue(
         if not bucket_name:
             raise UsageError("no bucket: give --bucket, --plan, or --tf-dir/--tf-outputs")
         tag = _quarantine_tag(quarantine_tag, config)
-        clients = AwsClients(AwsSettings(region=config.region, profile=profile, endpoint_url=endpoint_url))
+        clients = _clients_for(concurrency, config.region, profile, endpoint_url)
         for each in prefix or []:
             pages = clients.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket_name, Prefix=each)
             keys += [o["Key"] for page in pages for o in page.get("Contents", ())]
         ttl = timedelta(seconds=parse_duration(lock_ttl, "--lock-ttl"))
         lease = control.acquire(clients.s3, bucket_name, ttl, now(), "rescue")
         try:
-            rescued, untagged, missing = rescue_keys(clients.s3, bucket_name, keys, tag)
+            rescued, untagged, missing = rescue_keys(
+                clients.s3, bucket_name, keys, tag, concurrency, lease_keeper(clients.s3, lease, ttl)
+            )
         finally:
             control.release(clients.s3, lease, now())
         out_console.print(

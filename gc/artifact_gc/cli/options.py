@@ -187,6 +187,17 @@ LockTtl = Annotated[
         help="Lease on the bucket (renewed while the run lasts; expires if it crashes), e.g. 30m, 1h.",
     ),
 ]
+RequestConcurrency = Annotated[
+    int,
+    typer.Option(
+        "--concurrency",
+        envvar="ARTIFACT_GC_CONCURRENCY",
+        min=1,
+        max=32,
+        help="S3 requests made at once (keys checked, batches sent). Above 1, S3 throttling slows every "
+        "request down (botocore's adaptive retry mode).",
+    ),
+]
 QuarantineTag = Annotated[
     str | None,
     typer.Option(

@@ -10,14 +10,14 @@ run (about a day): the quarantine rule is a delay and a safety net, not a long g
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from artifact_gc.aws import aws_message, error_code
+from artifact_gc.aws import aws_message, error_code, in_rounds
 from artifact_gc.collect.control import CONTROL_PREFIX, _get, _put
 from artifact_gc.errors import UsageError
 from artifact_gc.refs.reachability import ReferenceSet
@@ -88,22 +88,32 @@ def remove_tags(s3: Any, bucket: str, key: str, tag: tuple[str, str], version: s
 
 
 def rescue_keys(
-    s3: Any, bucket: str, keys: Iterable[str], tag: tuple[str, str]
+    s3: Any,
+    bucket: str,
+    keys: Iterable[str],
+    tag: tuple[str, str],
+    workers: int = 1,
+    before_round: Callable[[], None] = lambda: None,
 ) -> tuple[list[str], list[str], list[str]]:
-    """Remove the quarantine tags from each key: (rescued, without the tag, missing from the bucket)."""
-    rescued: list[str] = []
-    untagged: list[str] = []
-    missing: list[str] = []
-    for key in dict.fromkeys(keys):
-        try:
-            s3.head_object(Bucket=bucket, Key=key)
-        except ClientError as exc:
-            if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
-                missing.append(key)
-                continue
-            raise
-        (rescued if remove_tags(s3, bucket, key, tag) else untagged).append(key)
-    return rescued, untagged, missing
+    """Remove the quarantine tags from each key, up to ``workers`` keys at once: (rescued, without the
+    tag, missing from the bucket), each in the order of ``keys``. A failure other than "not there" stops
+    the rescue, naming the first failing key in that order."""
+    distinct = list(dict.fromkeys(keys))
+    outcomes = in_rounds(lambda key: _rescue(s3, bucket, key, tag), distinct, workers, before_round)
+    found: dict[str, list[str]] = {"rescued": [], "untagged": [], "missing": []}
+    for key, outcome in zip(distinct, outcomes, strict=True):
+        found[outcome].append(key)
+    return found["rescued"], found["untagged"], found["missing"]
+
+
+def _rescue(s3: Any, bucket: str, key: str, tag: tuple[str, str]) -> str:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
+            return "missing"
+        raise
+    return "rescued" if remove_tags(s3, bucket, key, tag) else "untagged"
 
 
 # ---------------------------------------------------------------------------------------------- ledgers
