@@ -292,13 +292,15 @@ def test_a_marker_on_a_later_page_is_found_and_the_listing_stops_at_the_next_key
     world = versioned_world
     _, older = deleted_with_marker(world, "models/a")
     newer = world.s3.delete_object(Bucket=BUCKET, Key="models/a")["VersionId"]  # a marker on top
-    for key in ("models/a/1", "models/a/2", "models/ab"):
+    deleted_with_marker(world, "models/a/0")  # the next key: its delete marker comes first
+    for key in ("models/a/1", "models/ab"):
         world.put(key)
     monkeypatch.setattr("artifact_gc.collect.restore.VERSIONS_PAGE", 1)
     calls = count_calls(world, "ListObjectVersions")
     kept, unverified, gone = check_markers(world.s3, BUCKET, [("models/a", older), ("models/a", newer)])
     assert kept == [("models/a", older), ("models/a", newer)] and unverified == [] and gone == []
-    # per key: newer marker, older marker, data version, then models/a/1 ends it (models/a/2, models/ab unread)
+    # per key: newer marker, older marker, data version, then models/a/0's marker ends it (a page with
+    # only a delete marker of another key ends it too; models/a/1 and models/ab are never read)
     assert len(calls) == 8 and {c["Prefix"] for c in calls} == {"models/a"}
 
 

@@ -211,14 +211,7 @@ def apply(
             concurrency=concurrency,
         )
         header = read_header(plan_file)
-        clients = AwsClients(
-            AwsSettings(
-                region=restated.region or header.get("region"),
-                profile=profile,
-                endpoint_url=endpoint_url,
-                retry_mode="adaptive" if concurrency > 1 else "standard",
-            )
-        )
+        clients = _clients_for(concurrency, restated.region or header.get("region"), profile, endpoint_url)
         ttl = timedelta(seconds=parse_duration(lock_ttl, "--lock-ttl"))
         # One GC at a time: the lease is taken before any check, so two applies never interleave.
         lease = control.acquire(clients.s3, str(header.get("bucket")), ttl, now(), f"apply {plan_file.name}")

@@ -99,9 +99,9 @@ def rescue_keys(
     tag, missing from the bucket), each in the order of ``keys``. A failure other than "not there" stops
     the rescue, naming the first failing key in that order."""
     distinct = list(dict.fromkeys(keys))
-    outcomes = in_rounds(lambda key: _rescue(s3, bucket, key, tag), distinct, workers, before_round)
+    outcomes = in_rounds(lambda key: (key, _rescue(s3, bucket, key, tag)), distinct, workers, before_round)
     found: dict[str, list[str]] = {"rescued": [], "untagged": [], "missing": []}
-    for key, outcome in zip(distinct, outcomes, strict=True):
+    for key, outcome in outcomes:
         found[outcome].append(key)
     return found["rescued"], found["untagged"], found["missing"]
 

@@ -41,7 +41,7 @@ class RestoreResult:
 def read_audit(path: Path) -> RestorePlan:
     """Parse an audit log; UsageError for a file that is not one, or that mixes buckets."""
     plan: RestorePlan | None = None
-    markers: dict[tuple[str, str], None] = {}  # one marker, however often it was recorded, in log order
+    markers: list[tuple[str, str]] = []
     quarantined = 0
     for number, line in enumerate(text_lines(path, f"audit log {path}"), start=1):
         if not line.strip():
@@ -68,7 +68,7 @@ def read_audit(path: Path) -> RestorePlan:
             )
         marker = record.get("delete_marker_version_id")
         if marker and not record.get("permanent"):
-            markers[(key, marker)] = None
+            markers.append((key, marker))
         else:
             plan.permanent.append(key)
     if plan is None and quarantined:
@@ -78,7 +78,7 @@ def read_audit(path: Path) -> RestorePlan:
         )
     if plan is None:
         raise UsageError(f"audit log {path} is empty: nothing to restore")
-    plan.markers = list(markers)
+    plan.markers = list(dict.fromkeys(markers))  # one marker, however often it was recorded, in log order
     return plan
 
 
@@ -106,8 +106,7 @@ def _remove_batch(s3: Any, bucket: str, batch: list[tuple[str, str]]) -> Restore
     try:
         answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": False})
     except (ClientError, BotoCoreError) as exc:
-        result.failed += [(key, aws_message(exc)) for key, _ in batch]
-        return result
+        return RestoreResult(failed=[(key, aws_message(exc)) for key, _ in batch])
     errors = {(e.get("Key"), e.get("VersionId")): e for e in answer.get("Errors", ())}
     for key, version in batch:
         error = errors.get((key, version)) or errors.get((key, None))
@@ -133,11 +132,11 @@ def check_markers(
     Restore never deletes a data version: an id it cannot verify as a delete marker of that key (listing
     denied, throttled, failed) is not touched, whatever the audit log says.
     """
-    found = in_rounds(lambda pair: _markers_of(s3, bucket, pair[0]), markers, workers, before_round)
+    answers = in_rounds(lambda pair: (pair, _markers_of(s3, bucket, pair[0])), markers, workers, before_round)
     kept: list[tuple[str, str]] = []
     unverified: list[tuple[str, str]] = []
     gone: list[str] = []
-    for (key, version), answer in zip(markers, found, strict=True):
+    for (key, version), answer in answers:
         if isinstance(answer, str):
             unverified.append((key, f"cannot verify {version} is a delete marker: {answer}"))
         elif version in answer:
@@ -179,8 +178,8 @@ def still_deleted(
     """Keys whose current version is still a delete marker (or that cannot be read): (key, why), in the
     order of ``keys``; up to ``workers`` keys are read at once."""
     distinct = list(dict.fromkeys(keys))
-    answers = in_rounds(lambda key: _why_not_back(s3, bucket, key), distinct, workers, before_round)
-    return [(key, why) for key, why in zip(distinct, answers, strict=True) if why is not None]
+    answers = in_rounds(lambda key: (key, _why_not_back(s3, bucket, key)), distinct, workers, before_round)
+    return [(key, why) for key, why in answers if why is not None]
 
 
 def _why_not_back(s3: Any, bucket: str, key: str) -> str | None:
