@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import itertools
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pyarrow as pa
@@ -15,12 +16,13 @@ from artifact_gc.collect.columnar import (
     OBJECT_SCHEMA,
     ReferenceTables,
     add_counts,
+    bucket_columns,
     counts_sql,
     decision_sql,
     glob_to_re2,
-    key_prefixes_sql,
+    lookup_levels,
+    matched_sql,
     mid_name_extensions,
-    protection_sql,
 )
 from artifact_gc.collect.mark import KeepRules, MarkStats, mark
 from artifact_gc.collect.object_info import ObjectInfo
@@ -45,30 +47,82 @@ def duckdb_con():
     return con
 
 
-def load_refs(con, reference: ReferenceSet) -> None:
+def load_refs(con, reference: ReferenceSet | ReferenceTables) -> None:
     from artifact_gc.collect.inventory_mark import load_refs as load
 
     load(con, reference)
 
 
+# How many references of a level may share a lookup: 1 splits levels at every length, 2 and 3 mix
+# levels that hold several lengths with buckets that hold several references (the default is 8).
+BOUND = st.integers(1, 3)
+
+
 @settings(max_examples=300, deadline=None)
-@given(refs=st.lists(KEY, max_size=8), keys=st.lists(KEY, max_size=40))
-def test_the_sql_protects_exactly_what_the_reference_set_protects(refs: list[str], keys: list[str]) -> None:
+@given(refs=st.lists(KEY, max_size=8), keys=st.lists(KEY, max_size=40), bound=BOUND)
+def test_the_sql_protects_exactly_what_the_reference_set_protects(
+    refs: list[str], keys: list[str], bound: int
+) -> None:
     reference = reference_set(refs)
+    tables = ReferenceTables.of(reference, bound)
     con = duckdb_con()
-    load_refs(con, reference)
+    load_refs(con, tables)
     con.register(
         "objects", pa.table({"n": pa.array(range(len(keys)), pa.int64()), "key": pa.array(keys, pa.string())})
     )
-    lengths = sorted({len(p) for p in reference.prefixes})
     rows = con.sql(
-        f"SELECT {protection_sql(lengths)} AS ref_len FROM (SELECT *, {key_prefixes_sql(lengths)} FROM objects) "
-        "ORDER BY n"
+        f"SELECT ref_len FROM ({matched_sql('SELECT * FROM objects', tables)}) ORDER BY n"
     ).fetchall()
     assert [r[0] is not None for r in rows] == [reference.protects(k) for k in keys]
     for (ref_len,), key in zip(rows, keys, strict=True):
         if ref_len is not None:
-            assert key[:ref_len] in reference.prefixes or ref_len == 0
+            assert key[:ref_len] in reference.prefixes  # the protecting reference itself ("" when whole)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(KEY, unique=True, max_size=30), bound=st.integers(1, 4))
+def test_lookup_levels_hold_every_text_once_with_bounded_buckets(texts: list[str], bound: int) -> None:
+    levels = lookup_levels(texts, bound)
+    assert sorted(t for _, members in levels for t in members) == sorted(texts)
+    cuts = [cut for cut, _ in levels]
+    assert cuts == sorted(set(cuts))  # shortest first, one level per starting length
+    assert len(levels) <= len({len(t) for t in texts})
+    for number, (cut, members) in enumerate(levels):
+        assert all(len(t) >= cut for t in members) and cut in {len(t) for t in members}
+        assert max(Counter(t[:cut] for t in members).values()) <= bound
+        later = levels[number + 1][0] if number + 1 < len(levels) else None
+        assert all(later is None or len(t) < later for t in members)  # consecutive lengths
+    columns = bucket_columns(levels, bound)
+    slots = [columns[f"m{slot}"] for slot in range(bound)]
+    held = [text for column in slots for text in column if text is not None]
+    assert sorted(held) == sorted(texts)  # every text in one bucket row, no row over its bound
+    for row, (level, start) in enumerate(zip(columns["lvl"], columns["p"], strict=True)):
+        assert all(column[row] is None or column[row][: levels[level][0]] == start for column in slots)
+
+
+def test_a_registry_of_many_lengths_is_looked_up_in_few_levels() -> None:
+    """Runs, steps and files of different projects: twenty lengths, but references that differ before
+    their varying part share a level, so a key costs a few lookups, not one per length."""
+    refs = [f"ckpt/project-{p}/run-{r}/" for p in range(5) for r in (7, 81, 925)]
+    refs += [
+        f"ckpt/project-{p}/run-{r}/step-{s}/w.pt" for p in range(5, 9) for r in (3, 31) for s in (0, 1000)
+    ]
+    reference = reference_set(refs)
+    tables = ReferenceTables.of(reference)
+    assert len({len(r) for r in tables.refs}) >= 6
+    assert len(tables.ref_levels()) == 1
+    keys = [
+        f"ckpt/project-{p}/run-{r}/step-{s}/w.pt"
+        for p in range(10)
+        for r in (3, 7, 31, 81)
+        for s in (0, 1000)
+    ]
+    con = duckdb_con()
+    load_refs(con, tables)
+    con.register("objects", pa.table({"key": pa.array(keys, pa.string())}))
+    rows = con.sql(f"SELECT key, ref_len FROM ({matched_sql('SELECT * FROM objects', tables)})").fetchall()
+    assert {k for k, ref_len in rows if ref_len is not None} == {k for k in keys if reference.protects(k)}
+    assert 0 < sum(reference.protects(k) for k in keys) < len(keys)
 
 
 GLOB = st.lists(
@@ -116,9 +170,13 @@ MARK_INPUTS = {
 
 
 @settings(max_examples=150, deadline=None)
-@given(**MARK_INPUTS)
+@given(**MARK_INPUTS, bound=BOUND)
 def test_the_decision_sql_decides_and_counts_as_mark(
-    refs: list[str], rows: list[tuple[str, int, int]], globs: list[str], prefixes: tuple[str, ...]
+    refs: list[str],
+    rows: list[tuple[str, int, int]],
+    globs: list[str],
+    prefixes: tuple[str, ...],
+    bound: int,
 ) -> None:
     reference = reference_set(refs)
     objects = [ObjectInfo(k, size, NOW - timedelta(days=age), '"e"') for k, age, size in sorted(rows)]
@@ -136,11 +194,12 @@ def test_the_decision_sql_decides_and_counts_as_mark(
         ],
         schema=OBJECT_SCHEMA,
     )
+    tables = ReferenceTables.of(reference, bound)
     con = duckdb_con()
-    load_refs(con, reference)
+    load_refs(con, tables)
     con.register("objects", table)
     columnar = MarkStats()
-    decided = decision_sql("SELECT * FROM objects", ReferenceTables.of(reference), prefixes, tuple(globs))
+    decided = decision_sql("SELECT * FROM objects", tables, prefixes, tuple(globs))
     params = {"cutoff": CUTOFF}
     add_counts(con.sql(counts_sql(decided, columnar.largest_limit), params=params).fetchall(), columnar)
     garbage = [
@@ -164,8 +223,16 @@ def test_the_decision_sql_decides_and_counts_as_mark(
 
 
 def test_a_reference_to_the_whole_bucket_protects_every_key() -> None:
-    assert protection_sql([0, 3]) == "0"
-    assert protection_sql([]) == "CAST(NULL AS INTEGER)"
+    keys = ["", "a", "models/x"]
+    for refs, expected in (([""], [0, 0, 0]), (["", "a"], [0, 0, 0]), ([], [None, None, None])):
+        tables = ReferenceTables.of(reference_set(refs))
+        con = duckdb_con()
+        load_refs(con, tables)
+        con.register("objects", pa.table({"key": pa.array(keys, pa.string())}))
+        rows = con.sql(
+            f"SELECT key, ref_len FROM ({matched_sql('SELECT * FROM objects', tables)})"
+        ).fetchall()
+        assert dict(rows) == dict(zip(keys, expected, strict=True)), refs
 
 
 def objects_table(keys: list[str]) -> pa.Table:
@@ -183,12 +250,13 @@ def objects_table(keys: list[str]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=OBJECT_SCHEMA)
 
 
-def non_folder_by_key(reference: ReferenceSet, keys: list[str]) -> dict[str, bool]:
+def non_folder_by_key(reference: ReferenceSet, keys: list[str], bound: int = 8) -> dict[str, bool]:
     """decision_sql's ``non_folder`` of each key, in scope "" (every key)."""
+    tables = ReferenceTables.of(reference, bound)
     con = duckdb_con()
-    load_refs(con, reference)
+    load_refs(con, tables)
     con.register("objects", objects_table(keys))
-    decided = decision_sql("SELECT * FROM objects", ReferenceTables.of(reference), ("",), ())
+    decided = decision_sql("SELECT * FROM objects", tables, ("",), ())
     return dict(con.sql(f"SELECT key, non_folder FROM ({decided})", params={"cutoff": CUTOFF}).fetchall())
 
 
@@ -211,11 +279,13 @@ def test_mid_name_matches_are_settled_in_sql_as_reference_set_settles_them() -> 
 
 
 @settings(max_examples=300, deadline=None)
-@given(refs=st.lists(KEY, max_size=8), keys=st.lists(KEY, max_size=40, unique=True))
-def test_each_rows_mid_name_flag_is_what_reference_set_match_says(refs: list[str], keys: list[str]) -> None:
+@given(refs=st.lists(KEY, max_size=8), keys=st.lists(KEY, max_size=40, unique=True), bound=BOUND)
+def test_each_rows_mid_name_flag_is_what_reference_set_match_says(
+    refs: list[str], keys: list[str], bound: int
+) -> None:
     reference = reference_set(refs)
     expected = {k: reference.match(k) is Match.NON_FOLDER for k in keys}
-    assert non_folder_by_key(reference, keys) == expected
+    assert non_folder_by_key(reference, keys, bound) == expected
 
 
 @settings(max_examples=120, deadline=None)

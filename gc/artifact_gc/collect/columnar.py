@@ -3,11 +3,14 @@
 Pure: this module builds SQL text and counts Arrow batches; inventory_mark.py runs it.
 
 Reachability keeps its one rule (``ReferenceSet``: a key is protected when it starts with a reference's
-key). In the sorted prefix-free set of references at most one reference is a prefix of a given key, so for
-each distinct reference length ``n`` one hash lookup of the key's first ``n`` characters in the references
-of that length finds it: a handful of vectorised lookups per key, parallel over DuckDB's threads, and
-memory bounded by the references, never by the objects. The property tests in
-tests/collect/test_columnar.py check the SQL against ``ReferenceSet``, ``fnmatch`` and :func:`mark`.
+key). In the sorted prefix-free set of references at most one reference is a prefix of a given key. The
+references are grouped in a few *levels* (:func:`lookup_levels`): a level is looked up by one length
+``l``, and at most a handful of its references share their first ``l`` characters. So each key costs one
+hash lookup of its first ``l`` characters per level, then a ``starts_with`` against at most that handful:
+vectorised, parallel over DuckDB's threads, with memory bounded by the references, never by the objects,
+and a cost that does not grow with the number of distinct reference lengths (a registry of runs, steps
+and files has twenty). The property tests in tests/collect/test_columnar.py check the SQL against
+``ReferenceSet``, ``fnmatch`` and :func:`mark`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import heapq
 import re
 from bisect import bisect_right
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,26 +113,88 @@ def sql_literal(text: str, what: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def key_prefixes_sql(lengths: list[int]) -> str:
-    """Columns ``key_<n>``: the key's first ``n`` characters, for each length the mark looks up.
-
-    Each is computed once per row and read by every lookup of that length (:func:`protection_sql`, the
-    mid-name check in :func:`decision_sql`): cutting the key is what a lookup costs, not the hash probe."""
-    return ", ".join(f"left(key, {n}) AS key_{n}" for n in lengths if n > 0) or "NULL AS key_none"
+BUCKET_BOUND = 8  # the most texts of a level that share their first ``l`` characters (tested per key)
 
 
-def protection_sql(lengths: list[int]) -> str:
-    """The length (in characters) of the reference that protects a row's key, or NULL.
+def lookup_levels(texts: list[str], bound: int = BUCKET_BOUND) -> list[tuple[int, list[str]]]:
+    """``texts`` (distinct) in levels ``(l, members)`` for lookup by their first ``l`` characters.
 
-    Reads the row's :func:`key_prefixes_sql` columns and a table ``refs(ref, len)`` of the sorted
-    prefix-free references (``inventory_mark.load_refs``). In such a set at most one reference is a prefix
-    of a key, so the first hit is the one."""
-    if not lengths:
-        return "CAST(NULL AS INTEGER)"
-    if 0 in lengths:
-        return "0"  # a reference to the bucket itself
-    whens = " ".join(f"WHEN key_{n} IN (SELECT ref FROM refs WHERE len = {n}) THEN {n}" for n in lengths)
-    return f"CASE {whens} END"
+    Levels take consecutive lengths, shortest first; ``l`` is the shortest length of a level's members,
+    and at most ``bound`` members share their first ``l`` characters. Texts of one length always fit one
+    level (distinct texts of length ``l`` share nothing), so there are never more levels than lengths,
+    and usually far fewer: references that differ before their varying part (``.../run-7/`` and
+    ``.../run-7/step-3000/w.pt`` under different runs) share a level."""
+    if bound < 1:
+        raise ValueError(f"bound {bound}: a level holds at least one text per bucket")
+    by_length: defaultdict[int, list[str]] = defaultdict(list)
+    for text in texts:
+        by_length[len(text)].append(text)
+    levels: list[tuple[int, list[str], Counter[str]]] = []
+    for length in sorted(by_length):
+        group = by_length[length]
+        if levels:
+            cut, members, buckets = levels[-1]
+            more = Counter(text[:cut] for text in group)
+            if all(buckets[start] + count <= bound for start, count in more.items()):
+                members += group
+                buckets.update(more)
+                continue
+        levels.append((length, list(group), Counter(group)))
+    return [(cut, members) for cut, members, _ in levels]
+
+
+def bucket_columns(levels: list[tuple[int, list[str]]], bound: int = BUCKET_BOUND) -> dict[str, list[Any]]:
+    """:func:`lookup_levels` as the columns of one table: a row per level ``lvl`` and start ``p`` (the
+    first ``l`` characters), its texts in ``m0`` .. ``m<bound-1>`` (NULL past the last)."""
+    rows: dict[tuple[int, str], list[str]] = defaultdict(list)
+    for level, (cut, members) in enumerate(levels):
+        for text in sorted(members):
+            rows[(level, text[:cut])].append(text)
+    columns: dict[str, list[Any]] = {"lvl": [level for level, _ in rows], "p": [start for _, start in rows]}
+    for slot in range(bound):
+        columns[f"m{slot}"] = [texts[slot] if slot < len(texts) else None for texts in rows.values()]
+    return columns
+
+
+def matched_sql(rows: str, tables: ReferenceTables) -> str:
+    """Each row of ``rows`` (a ``key`` column) with ``ref_len``, the length in characters of the
+    reference that protects its key (NULL when none does), and ``at_longer_folder``: whether a reference
+    of :func:`mid_name_extensions` stops at a folder boundary of the key.
+
+    Reads the tables of ``inventory_mark.load_refs``: ``refs`` and ``ext``, both :func:`bucket_columns`.
+    One LEFT JOIN per level (its start is unique within the level, so no row is repeated), then
+    ``starts_with`` against the bucket's texts: of the prefix-free references at most one matches."""
+    if "" in tables.refs:  # a reference to the bucket itself
+        return f"SELECT *, 0 AS ref_len, FALSE AS at_longer_folder FROM ({rows})"
+    slots = range(tables.bound)
+    joins = []
+    found = []
+    for level, (cut, _) in enumerate(tables.ref_levels()):
+        alias = f"r{level}"
+        joins.append(
+            f"LEFT JOIN (SELECT * FROM refs WHERE lvl = {level}) AS {alias} ON {alias}.p = left(o.key, {cut})"
+        )
+        whens = " ".join(
+            f"WHEN starts_with(o.key, {alias}.m{slot}) THEN length({alias}.m{slot})" for slot in slots
+        )
+        found.append(f"CASE {whens} END")
+    folders = []
+    for level, (cut, _) in enumerate(tables.ext_levels()):
+        alias = f"e{level}"
+        joins.append(
+            f"LEFT JOIN (SELECT * FROM ext WHERE lvl = {level}) AS {alias} ON {alias}.p = left(o.key, {cut})"
+        )
+        folders += [
+            f"(starts_with(o.key, {alias}.m{slot}) "
+            f"AND substr(o.key, length({alias}.m{slot}) + 1, 1) IN ('', '/'))"
+            for slot in slots
+        ]
+    ref_len = f"coalesce({', '.join(found)})" if found else "CAST(NULL AS INTEGER)"
+    at_longer_folder = f"coalesce({' OR '.join(folders)}, FALSE)" if folders else "FALSE"
+    return (
+        f"SELECT o.*, {ref_len} AS ref_len, {at_longer_folder} AS at_longer_folder "
+        f"FROM ({rows}) AS o {' '.join(joins)}"
+    )
 
 
 @dataclass(frozen=True)
@@ -136,12 +202,19 @@ class ReferenceTables:
     """The two tables the mark's SQL reads, as plain lists: built once from a ``ReferenceSet`` and
     small enough to ship to every worker that decides rows (DuckDB threads or Spark executors)."""
 
-    refs: list[str]  # the sorted prefix-free references (table refs: ref, len)
-    extensions: list[str]  # :func:`mid_name_extensions` (table ext: k, len)
+    refs: list[str]  # the sorted prefix-free references (table refs)
+    extensions: list[str]  # :func:`mid_name_extensions` (table ext)
+    bound: int = BUCKET_BOUND
 
     @classmethod
-    def of(cls, refs: ReferenceSet) -> ReferenceTables:
-        return cls(list(refs.prefixes), mid_name_extensions(refs))
+    def of(cls, refs: ReferenceSet, bound: int = BUCKET_BOUND) -> ReferenceTables:
+        return cls(list(refs.prefixes), mid_name_extensions(refs), bound)
+
+    def ref_levels(self) -> list[tuple[int, list[str]]]:
+        return lookup_levels([ref for ref in self.refs if ref], self.bound)
+
+    def ext_levels(self) -> list[tuple[int, list[str]]]:
+        return lookup_levels(self.extensions, self.bound)
 
 
 def mid_name_extensions(refs: ReferenceSet) -> list[str]:
@@ -211,28 +284,20 @@ def decision_sql(
     NON_FOLDER. Needs the tables of ``inventory_mark.load_refs``; the cutoff is parameter ``$cutoff``.
 
     A mid-name match (``v1`` keeps ``v10/x``) is a folder match after all when a longer reference stops
-    at a folder boundary of the key (``v10``): one lookup per length of :func:`mid_name_extensions`
-    (table ``ext``) settles it, from the same cut keys as the protection's lookups."""
+    at a folder boundary of the key (``v10``): :func:`matched_sql` looks that up among
+    :func:`mid_name_extensions` as it looks up the protecting reference."""
     scope = " ".join(
         f"WHEN starts_with(key, {sql_literal(p, 'scope prefix')}) THEN {sql_literal(p, 'scope prefix')}"
         for p in prefixes
     )
-    lengths = sorted({len(p) for p in tables.refs})
-    longer = sorted({len(e) for e in tables.extensions})
     keep = " OR ".join(
         f"regexp_full_match(key, {sql_literal(glob_to_re2(g), 'keep glob')})" for g in keep_globs
-    )
-    at_a_longer_folder = " OR ".join(
-        f"(key_{n} IN (SELECT k FROM ext WHERE len = {n}) AND substr(key, {n + 1}, 1) IN ('', '/'))"
-        for n in longer
     )
     return f"""
         WITH scoped AS (
             SELECT *, CASE {scope} END AS prefix FROM ({source})
-        ), cut AS (
-            SELECT *, {key_prefixes_sql(sorted(set(lengths) | set(longer)))} FROM scoped WHERE prefix IS NOT NULL
         ), judged AS (
-            SELECT *, {protection_sql(lengths)} AS ref_len FROM cut
+            {matched_sql("SELECT * FROM scoped WHERE prefix IS NOT NULL", tables)}
         )
         SELECT key, size, last_modified, etag, storage_class, current_version_id, prefix,
             CASE
@@ -242,7 +307,7 @@ def decision_sql(
                 ELSE 0
             END AS decision,
             coalesce(ref_len > 0 AND substr(key, ref_len + 1, 1) NOT IN ('', '/')
-                AND NOT ({at_a_longer_folder or "FALSE"}), FALSE) AS non_folder
+                AND NOT at_longer_folder, FALSE) AS non_folder
         FROM judged
     """
 

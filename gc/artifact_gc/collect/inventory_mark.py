@@ -23,6 +23,7 @@ from artifact_gc.collect.columnar import (
     CANDIDATE_COLUMNS,
     ReferenceTables,
     add_counts,
+    bucket_columns,
     counts_sql,
     current_objects_sql,
     decision_sql,
@@ -116,21 +117,17 @@ def source_sql(manifest: InventoryManifest, paths: list[Path], versioned: bool, 
 
 
 def load_refs(con: Any, refs: ReferenceSet | ReferenceTables) -> None:
-    """The tables the mark's SQL reads (:class:`ReferenceTables`): ``refs(ref, len)`` and ``ext(k, len)``."""
+    """The tables the mark's SQL reads (:class:`ReferenceTables`, :func:`columnar.matched_sql`): ``refs``
+    and ``ext``, each a row per level and start with its texts (:func:`columnar.bucket_columns`)."""
     _, pa, _ = _modules()
     tables = refs if isinstance(refs, ReferenceTables) else ReferenceTables.of(refs)
-
-    def with_lengths(name: str, texts: list[str]) -> Any:
-        lengths = pa.array([len(text) for text in texts], pa.int32())
-        return pa.table({name: pa.array(texts, pa.string()), "len": lengths})
-
-    for table, rows in (
-        ("refs", with_lengths("ref", tables.refs)),
-        ("ext", with_lengths("k", tables.extensions)),
-    ):
-        con.register(f"{table}_arrow", rows)
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table}_arrow")
-        con.unregister(f"{table}_arrow")
+    for name, levels in (("refs", tables.ref_levels()), ("ext", tables.ext_levels())):
+        columns = bucket_columns(levels, tables.bound)
+        types = {"lvl": pa.int32()}
+        arrow = pa.table({c: pa.array(v, types.get(c, pa.string())) for c, v in columns.items()})
+        con.register(f"{name}_arrow", arrow)
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")
+        con.unregister(f"{name}_arrow")
 
 
 def _batches(result: Any) -> Any:
