@@ -2,7 +2,9 @@
 
 Generates (once, cached under .cache/bench-scale/) an S3 Inventory delivery of N objects in Parquet, as S3
 writes it (manifest.json, manifest.checksum, data files of 5M rows), and registry references in a manifest file
-(25 of the 50 project folders, and 10,000 runs: about half the old objects are candidates). Then, in the same run:
+as a model registry holds them: 25 of the 50 project folders, and 10,000 runs, 5,000 step folders and 5,000
+files of the others (about half the old objects are candidates; the references have some twenty lengths,
+as runs, steps and files do). Then, in the same run:
   * a bare DuckDB scan of the columns the mark reads (the floor: no planning can read less),
   * `artifact-gc plan --inventory` on it (a child process, so its peak memory is its own), writing a
     Parquet plan, for N and for N/5 objects (memory must not grow with the number of objects).
@@ -33,7 +35,8 @@ REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / ".cache" / "bench-scale"
 BUCKET = "ml-artifacts"
 ROWS_PER_FILE = 5_000_000
-REFERENCES = 10_000
+REFERENCES = 10_000  # runs; and as many step folders and files together
+STEP_AND_FILE_REFERENCES = 5_000
 TARGET_SECONDS_100M = 120
 TARGET_RATIO = 8
 TARGET_MEMORY = 2 << 30
@@ -44,11 +47,11 @@ def generate(n: int) -> Path:
     """The delivery's manifest.json (generated once per N)."""
     root = CACHE / f"n{n}"
     manifest_path = root / "inventory" / BUCKET / "bench" / "2026-01-01T00-00Z" / "manifest.json"
+    write_registry(n)
     if manifest_path.exists():
         return manifest_path
     rng = np.random.default_rng(1)
     entries = []
-    runs = max(1, n // 40)
     for start in range(0, n, ROWS_PER_FILE):
         count = min(ROWS_PER_FILE, n - start)
         index = np.arange(start, start + count)
@@ -81,13 +84,6 @@ def generate(n: int) -> Path:
         digest = hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
         entries.append({"key": key, "size": path.stat().st_size, "MD5checksum": digest})
         print(f"  generated {start + count:,} / {n:,} objects", flush=True)
-    # half the projects are live (a folder reference each), and 10,000 runs of the others: about half
-    # the old objects are candidates, under the default --max-delete-fraction 0.5 as a real run would be
-    references = sorted(
-        {f"s3://{BUCKET}/checkpoints/project-{r % 50}/run-{r}/" for r in rng.integers(0, runs, REFERENCES)}
-        | {f"s3://{BUCKET}/checkpoints/project-{p}/" for p in range(0, 50, 2)}
-    )
-    (root / "registry.txt").write_text("\n".join(references) + "\n")
     manifest = {
         "sourceBucket": BUCKET,
         "destinationBucket": "arn:aws:s3:::inventory-dest",
@@ -104,6 +100,37 @@ def generate(n: int) -> Path:
     return manifest_path
 
 
+def write_registry(n: int) -> Path:
+    """The registry of the delivery of ``n`` objects (written once): half the projects are live (a folder
+    reference each), and of the others 10,000 runs, 5,000 step folders and 5,000 checkpoint files, so the
+    references have the many lengths of a real registry's (about half the old objects are candidates,
+    under the default --max-delete-fraction 0.5 as a real run would be)."""
+    path = CACHE / f"n{n}" / "registry-mixed.txt"
+    if path.exists():
+        return path
+    rng = np.random.default_rng(2)
+    runs = max(1, n // 40)
+
+    def run_of(r: int) -> str:
+        return f"s3://{BUCKET}/checkpoints/project-{r % 50}/run-{r}"
+
+    steps = rng.integers(0, 10, 2 * STEP_AND_FILE_REFERENCES) * 1000
+    references = (
+        {f"s3://{BUCKET}/checkpoints/project-{p}/" for p in range(0, 50, 2)}
+        | {run_of(r) + "/" for r in rng.integers(0, runs, REFERENCES)}
+        | {
+            f"{run_of(r)}/step-{step}/"
+            for r, step in zip(rng.integers(0, runs, STEP_AND_FILE_REFERENCES), steps[::2], strict=True)
+        }
+        | {
+            f"{run_of(r)}/step-{step}/shard-{r % 4}.pt"
+            for r, step in zip(rng.integers(0, runs, STEP_AND_FILE_REFERENCES), steps[1::2], strict=True)
+        }
+    )
+    path.write_text("\n".join(sorted(references)) + "\n")
+    return path
+
+
 def refresh(manifest_path: Path) -> None:
     """Stamp the delivery as made an hour ago, and seal it with its checksum."""
     manifest = json.loads(manifest_path.read_text())
@@ -115,6 +142,12 @@ def refresh(manifest_path: Path) -> None:
     (manifest_path.parent / "manifest.checksum").write_text(
         hashlib.md5(body, usedforsecurity=False).hexdigest()
     )
+
+
+def describe_registry(n: int) -> str:
+    lines = write_registry(n).read_text().split()
+    lengths = {len(line) for line in lines}
+    return f"{len(lines):,} references of {len(lengths)} lengths ({min(lengths)}-{max(lengths)} characters)"
 
 
 def bare_scan(manifest_path: Path) -> float:
@@ -179,7 +212,7 @@ def plan_run(manifest_path: Path, engine: str = "embedded") -> tuple[float, int,
             "-c",
             CHILD,
             str(manifest_path),
-            str(manifest_path.parents[4] / "registry.txt"),
+            str(manifest_path.parents[4] / "registry-mixed.txt"),
             str(out),
             engine,
         ],
@@ -215,7 +248,7 @@ def main() -> int:
         spark_bench(args.objects)
         return 0
     n, small = args.objects, max(1, args.objects // 5)
-    print(f"bench-scale: {n:,} objects (and {small:,} for the memory comparison), {REFERENCES:,} references")
+    print(f"bench-scale: {n:,} objects (and {small:,} for the memory comparison); {describe_registry(n)}")
     results = {}
     for size in (small, n):
         manifest_path = generate(size)
@@ -253,9 +286,7 @@ def spark_bench(n: int) -> None:
     manifest_path = generate(n)
     refresh(manifest_path)
     scan = bare_scan(manifest_path)
-    print(
-        f"bench-scale ENGINE=spark: {n:,} objects, {REFERENCES:,} references; bare DuckDB scan {scan:.2f} s"
-    )
+    print(f"bench-scale ENGINE=spark: {n:,} objects; {describe_registry(n)}; bare DuckDB scan {scan:.2f} s")
     found = {}
     for engine in ("embedded", "spark"):
         seconds, objects, found[engine], _ = plan_run(manifest_path, engine)
