@@ -97,6 +97,21 @@ def test_remove_markers_restores_and_reports_what_was_already_gone(versioned_wor
     assert again.restored + again.already == ["models/a"] and again.failed == []
 
 
+def test_every_batchs_answers_are_kept(versioned_world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = versioned_world
+    pairs = [(k, deleted_with_marker(world, k)[1]) for k in ("models/a", "models/b", "models/c")]
+
+    def a_is_gone(parsed: dict, **_: object) -> None:
+        if any(d.get("Key") == "models/a" for d in parsed.get("Deleted", ())):
+            parsed["Deleted"] = []
+            parsed["Errors"] = [{"Key": "models/a", "VersionId": pairs[0][1], "Code": "NoSuchVersion"}]
+
+    world.s3.meta.events.register("after-call.s3.DeleteObjects", a_is_gone)
+    monkeypatch.setattr("artifact_gc.collect.restore.MAX_BATCH", 1)
+    result = remove_markers(world.s3, BUCKET, pairs, 2)
+    assert (result.already, result.restored, result.failed) == (["models/a"], ["models/b", "models/c"], [])
+
+
 def test_remove_markers_reports_a_failing_request_for_every_key(versioned_world: World) -> None:
     world = versioned_world
     _, marker = deleted_with_marker(world, "models/a")
@@ -293,15 +308,17 @@ def test_a_marker_on_a_later_page_is_found_and_the_listing_stops_at_the_next_key
     _, older = deleted_with_marker(world, "models/a")
     newer = world.s3.delete_object(Bucket=BUCKET, Key="models/a")["VersionId"]  # a marker on top
     deleted_with_marker(world, "models/a/0")  # the next key: its delete marker comes first
-    for key in ("models/a/1", "models/ab"):
+    _, b = deleted_with_marker(world, "models/b")
+    for key in ("models/a/1", "models/ab", "models/b/1", "models/b/2"):  # models/b/1: a data version
         world.put(key)
     monkeypatch.setattr("artifact_gc.collect.restore.VERSIONS_PAGE", 1)
     calls = count_calls(world, "ListObjectVersions")
-    kept, unverified, gone = check_markers(world.s3, BUCKET, [("models/a", older), ("models/a", newer)])
-    assert kept == [("models/a", older), ("models/a", newer)] and unverified == [] and gone == []
-    # per key: newer marker, older marker, data version, then models/a/0's marker ends it (a page with
-    # only a delete marker of another key ends it too; models/a/1 and models/ab are never read)
-    assert len(calls) == 8 and {c["Prefix"] for c in calls} == {"models/a"}
+    pairs = [("models/a", older), ("models/a", newer), ("models/b", b)]
+    kept, unverified, gone = check_markers(world.s3, BUCKET, pairs)
+    assert kept == pairs and unverified == [] and gone == []
+    # models/a: newer marker, older marker, data version, then a page with only models/a/0's marker ends
+    # it; models/b: its marker, its data version, then models/b/1's version ends it
+    assert [c["Prefix"] for c in calls] == ["models/a"] * 8 + ["models/b"] * 3
 
 
 @pytest.mark.parametrize("workers", [1, 4])
