@@ -17,6 +17,7 @@ from artifact_gc.cli.options import (
     AccessPoint,
     AllowEmpty,
     Bucket,
+    Concurrency,
     EndpointUrl,
     JsonOut,
     LockTtl,
@@ -36,7 +37,6 @@ from artifact_gc.cli.options import (
     RegistryQuery,
     RegistrySql,
     RegistryTable,
-    RequestConcurrency,
     SageMaker,
     ScanPageSize,
     ScanSegments,
@@ -123,17 +123,7 @@ def apply(
     batch_size: Annotated[
         int, typer.Option("--batch-size", help="Keys per DeleteObjects request (1-1000).")
     ] = 1000,
-    concurrency: Annotated[
-        int,
-        typer.Option(
-            "--concurrency",
-            envvar="ARTIFACT_GC_CONCURRENCY",
-            min=1,
-            max=32,
-            help="Batches re-checked and deleted at once (each batch stays within one scope prefix). "
-            "Above 1, S3 throttling slows every batch down (botocore's adaptive retry mode).",
-        ),
-    ] = 4,
+    concurrency: Concurrency = 4,
     bucket: Bucket = None,
     registry_table: RegistryTable = None,
     path_attribute: PathAttribute = None,
@@ -359,7 +349,7 @@ def restore(
         typer.Option("--yes", "-y", help="Do not ask for confirmation (required when not on a terminal)."),
     ] = False,
     lock_ttl: LockTtl = "1h",
-    concurrency: RequestConcurrency = 4,
+    concurrency: Concurrency = 4,
     profile: Profile = None,
     region: Region = None,
     endpoint_url: EndpointUrl = None,
@@ -433,7 +423,7 @@ def rescue(
     bucket: Bucket = None,
     quarantine_tag: QuarantineTag = None,
     lock_ttl: LockTtl = "1h",
-    concurrency: RequestConcurrency = 4,
+    concurrency: Concurrency = 4,
     tf_dir: TfDir = None,
     tf_outputs: TfOutputs = None,
     terraform_bin: TerraformBin = "terraform",

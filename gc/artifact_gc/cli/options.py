@@ -187,15 +187,16 @@ LockTtl = Annotated[
         help="Lease on the bucket (renewed while the run lasts; expires if it crashes), e.g. 30m, 1h.",
     ),
 ]
-RequestConcurrency = Annotated[
+Concurrency = Annotated[
     int,
     typer.Option(
         "--concurrency",
         envvar="ARTIFACT_GC_CONCURRENCY",
         min=1,
         max=32,
-        help="S3 requests made at once (keys checked, batches sent). Above 1, S3 throttling slows every "
-        "request down (botocore's adaptive retry mode).",
+        help="S3 work done at once: apply re-checks and deletes this many batches at once (each batch "
+        "stays within one scope prefix); restore and rescue make this many requests at once. Above 1, S3 "
+        "throttling slows everything down (botocore's adaptive retry mode).",
     ),
 ]
 QuarantineTag = Annotated[
