@@ -97,7 +97,8 @@ def rescue_keys(
 ) -> tuple[list[str], list[str], list[str]]:
     """Remove the quarantine tags from each key, up to ``workers`` keys at once: (rescued, without the
     tag, missing from the bucket), each in the order of ``keys``. A failure other than "not there" stops
-    the rescue, naming the first failing key in that order."""
+    the rescue with the first such failure in that order (requests already made finish; untagging twice
+    is harmless, so a rerun completes it)."""
     distinct = list(dict.fromkeys(keys))
     outcomes = in_rounds(lambda key: (key, _rescue(s3, bucket, key, tag)), distinct, workers, before_round)
     found: dict[str, list[str]] = {"rescued": [], "untagged": [], "missing": []}
