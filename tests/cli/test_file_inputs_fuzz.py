@@ -297,3 +297,34 @@ def test_a_well_shaped_proposed_lifecycle_is_always_projected(
         invoke(["report", "--bucket", BUCKET, "--proposed", "{f}", "--no-history"], path, tmp_path), {0}, path
     )
     check(invoke(["lint-policy", "--file", "{f}"], path, tmp_path), {0, 3}, path)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    value=st.one_of(st.text(max_size=6), st.integers(-5, 40).map(str)),
+    command=st.sampled_from(["apply", "restore", "rescue"]),
+    as_env=st.booleans(),
+)
+def test_any_concurrency_is_taken_or_refused_in_one_error(
+    tmp_path: Path, value: str, command: str, as_env: bool
+) -> None:
+    """--concurrency / ARTIFACT_GC_CONCURRENCY, shared by the three commands that change the bucket: a
+    whole number from 1 to 32 is taken (the command goes on to its missing input), anything else is
+    refused naming the option, exit 2, and never a traceback."""
+    missing = tmp_path / "absent.jsonl"
+    args = {"apply": ["apply", str(missing)], "restore": ["restore", str(missing)]}.get(
+        command, ["rescue", "--plan", str(missing)]
+    )
+    env = {"ARTIFACT_GC_CONCURRENCY": value} if as_env else {}
+    if not as_env:
+        args += ["--concurrency", value]
+    if as_env and value == "":
+        env = {}  # an empty variable reads as unset
+    result = CliRunner().invoke(app, args, env=env, catch_exceptions=False)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    text = " ".join(result.output.split())
+    refused = "'--concurrency'" in text and "absent.jsonl" not in text
+    if value.strip().isascii() and value.strip().lstrip("+-").isdigit():
+        assert refused == (not 1 <= int(value) <= 32), text
+    else:  # text: refused, unless Python reads it as a number in range (" 4", "٤")
+        assert refused or "absent.jsonl" in text, text
