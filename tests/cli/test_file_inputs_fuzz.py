@@ -301,7 +301,11 @@ def test_a_well_shaped_proposed_lifecycle_is_always_projected(
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    value=st.one_of(st.text(max_size=6), st.integers(-5, 40).map(str)),
+    # neither a process's environment nor its arguments can hold NUL or a lone surrogate
+    value=st.one_of(
+        st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=6),
+        st.integers(-5, 40).map(str),
+    ),
     command=st.sampled_from(["apply", "restore", "rescue"]),
     as_env=st.booleans(),
 )
