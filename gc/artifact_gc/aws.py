@@ -148,14 +148,18 @@ def in_order(call: Callable[[Any], T], items: Sequence[Any], workers: int) -> li
 
 
 def in_rounds(
-    call: Callable[[Any], T], items: Sequence[Any], workers: int, before_round: Callable[[], None]
+    call: Callable[[Any], T],
+    items: Sequence[Any],
+    workers: int,
+    before_round: Callable[[], None] | None = None,
 ) -> list[T]:
     """:func:`in_order` over rounds of ``32 * workers`` items, with ``before_round()`` run before each
     round: a long run of calls (a restore of millions of keys) can renew the GC lease between rounds,
-    and stops at the first round that ``before_round`` refuses."""
+    and stops at the first round that ``before_round`` refuses. None: no pause."""
     size = 32 * max(1, workers)
     results: list[T] = []
     for start in range(0, len(items), size):
-        before_round()
+        if before_round:
+            before_round()
         results += in_order(call, items[start : start + size], workers)
     return results

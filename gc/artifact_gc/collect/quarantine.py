@@ -93,7 +93,7 @@ def rescue_keys(
     keys: Iterable[str],
     tag: tuple[str, str],
     workers: int = 1,
-    before_round: Callable[[], None] = lambda: None,
+    before_round: Callable[[], None] | None = None,
 ) -> tuple[list[str], list[str], list[str]]:
     """Remove the quarantine tags from each key, up to ``workers`` keys at once: (rescued, without the
     tag, missing from the bucket), each in the order of ``keys``. A failure other than "not there" stops

@@ -20,10 +20,6 @@ MAX_BATCH = 1000
 VERSIONS_PAGE = 1000  # versions per ListObjectVersions page (S3's most)
 
 
-def _nothing() -> None:
-    """No pause between rounds of calls (the CLI renews the GC lease there)."""
-
-
 @dataclass
 class RestorePlan:
     bucket: str
@@ -87,7 +83,7 @@ def remove_markers(
     bucket: str,
     markers: list[tuple[str, str]],
     workers: int = 1,
-    before_round: Callable[[], None] = _nothing,
+    before_round: Callable[[], None] | None = None,
 ) -> RestoreResult:
     """Delete the given delete-marker versions (never any data version) in batches of 1,000, up to
     ``workers`` batches at once; the result lists keys in the order of ``markers``."""
@@ -124,7 +120,7 @@ def check_markers(
     bucket: str,
     markers: list[tuple[str, str]],
     workers: int = 1,
-    before_round: Callable[[], None] = _nothing,
+    before_round: Callable[[], None] | None = None,
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[str]]:
     """Split markers into (verified delete markers, unverifiable (key, reason), gone), each in the order
     of ``markers``; up to ``workers`` keys are listed at once.
@@ -173,7 +169,7 @@ def still_deleted(
     bucket: str,
     keys: list[str],
     workers: int = 1,
-    before_round: Callable[[], None] = _nothing,
+    before_round: Callable[[], None] | None = None,
 ) -> list[tuple[str, str]]:
     """Keys whose current version is still a delete marker (or that cannot be read): (key, why), in the
     order of ``keys``; up to ``workers`` keys are read at once."""
