@@ -123,16 +123,18 @@ def check_markers(
     before_round: Callable[[], None] | None = None,
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[str]]:
     """Split markers into (verified delete markers, unverifiable (key, reason), gone), each in the order
-    of ``markers``; up to ``workers`` keys are listed at once.
+    of ``markers``; each key is listed once, up to ``workers`` keys at once.
 
     Restore never deletes a data version: an id it cannot verify as a delete marker of that key (listing
     denied, throttled, failed) is not touched, whatever the audit log says.
     """
-    answers = in_rounds(lambda pair: (pair, _markers_of(s3, bucket, pair[0])), markers, workers, before_round)
+    keys = list(dict.fromkeys(key for key, _ in markers))  # a key with two markers is listed once
+    answers = dict(in_rounds(lambda key: (key, _markers_of(s3, bucket, key)), keys, workers, before_round))
     kept: list[tuple[str, str]] = []
     unverified: list[tuple[str, str]] = []
     gone: list[str] = []
-    for (key, version), answer in answers:
+    for key, version in markers:
+        answer = answers[key]
         if isinstance(answer, str):
             unverified.append((key, f"cannot verify {version} is a delete marker: {answer}"))
         elif version in answer:
