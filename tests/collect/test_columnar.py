@@ -110,7 +110,7 @@ def test_a_registry_of_many_lengths_is_looked_up_in_few_levels() -> None:
     reference = reference_set(refs)
     tables = ReferenceTables.of(reference)
     assert len({len(r) for r in tables.refs}) >= 6
-    assert len(tables.ref_levels()) == 1
+    assert len(tables.ref_levels) == 1
     keys = [
         f"ckpt/project-{p}/run-{r}/step-{s}/w.pt"
         for p in range(10)

@@ -15,6 +15,7 @@ and files has twenty). The property tests in tests/collect/test_columnar.py chec
 
 from __future__ import annotations
 
+import functools
 import heapq
 import re
 from bisect import bisect_right
@@ -156,6 +157,18 @@ def bucket_columns(levels: list[tuple[int, list[str]]], bound: int = BUCKET_BOUN
     return columns
 
 
+def _level_joins(table: str, levels: list[tuple[int, list[str]]]) -> list[tuple[str, str]]:
+    """(alias, LEFT JOIN) of each level of ``table`` on the row's first ``l`` characters."""
+    return [
+        (
+            f"{table}{level}",
+            f"LEFT JOIN (SELECT * FROM {table} WHERE lvl = {level}) AS {table}{level} "
+            f"ON {table}{level}.p = left(o.key, {cut})",
+        )
+        for level, (cut, _) in enumerate(levels)
+    ]
+
+
 def matched_sql(rows: str, tables: ReferenceTables) -> str:
     """Each row of ``rows`` (a ``key`` column) with ``ref_len``, the length in characters of the
     reference that protects its key (NULL when none does), and ``at_longer_folder``: whether a reference
@@ -167,28 +180,19 @@ def matched_sql(rows: str, tables: ReferenceTables) -> str:
     if "" in tables.refs:  # a reference to the bucket itself
         return f"SELECT *, 0 AS ref_len, FALSE AS at_longer_folder FROM ({rows})"
     slots = range(tables.bound)
-    joins = []
-    found = []
-    for level, (cut, _) in enumerate(tables.ref_levels()):
-        alias = f"r{level}"
-        joins.append(
-            f"LEFT JOIN (SELECT * FROM refs WHERE lvl = {level}) AS {alias} ON {alias}.p = left(o.key, {cut})"
-        )
-        whens = " ".join(
-            f"WHEN starts_with(o.key, {alias}.m{slot}) THEN length({alias}.m{slot})" for slot in slots
-        )
-        found.append(f"CASE {whens} END")
-    folders = []
-    for level, (cut, _) in enumerate(tables.ext_levels()):
-        alias = f"e{level}"
-        joins.append(
-            f"LEFT JOIN (SELECT * FROM ext WHERE lvl = {level}) AS {alias} ON {alias}.p = left(o.key, {cut})"
-        )
-        folders += [
-            f"(starts_with(o.key, {alias}.m{slot}) "
-            f"AND substr(o.key, length({alias}.m{slot}) + 1, 1) IN ('', '/'))"
-            for slot in slots
-        ]
+    refs, ext = _level_joins("refs", tables.ref_levels), _level_joins("ext", tables.ext_levels)
+    found = [
+        "CASE "
+        + " ".join(f"WHEN starts_with(o.key, {alias}.m{slot}) THEN length({alias}.m{slot})" for slot in slots)
+        + " END"
+        for alias, _ in refs
+    ]
+    folders = [
+        f"(starts_with(o.key, {alias}.m{slot}) AND substr(o.key, length({alias}.m{slot}) + 1, 1) IN ('', '/'))"
+        for alias, _ in ext
+        for slot in slots
+    ]
+    joins = [join for _, join in refs + ext]
     ref_len = f"coalesce({', '.join(found)})" if found else "CAST(NULL AS INTEGER)"
     at_longer_folder = f"coalesce({' OR '.join(folders)}, FALSE)" if folders else "FALSE"
     return (
@@ -210,9 +214,12 @@ class ReferenceTables:
     def of(cls, refs: ReferenceSet, bound: int = BUCKET_BOUND) -> ReferenceTables:
         return cls(list(refs.prefixes), mid_name_extensions(refs), bound)
 
+    # computed once: the SQL's joins and the tables it reads must come from the same levels
+    @functools.cached_property
     def ref_levels(self) -> list[tuple[int, list[str]]]:
         return lookup_levels([ref for ref in self.refs if ref], self.bound)
 
+    @functools.cached_property
     def ext_levels(self) -> list[tuple[int, list[str]]]:
         return lookup_levels(self.extensions, self.bound)
 

@@ -121,7 +121,7 @@ def load_refs(con: Any, refs: ReferenceSet | ReferenceTables) -> None:
     and ``ext``, each a row per level and start with its texts (:func:`columnar.bucket_columns`)."""
     _, pa, _ = _modules()
     tables = refs if isinstance(refs, ReferenceTables) else ReferenceTables.of(refs)
-    for name, levels in (("refs", tables.ref_levels()), ("ext", tables.ext_levels())):
+    for name, levels in (("refs", tables.ref_levels), ("ext", tables.ext_levels)):
         columns = bucket_columns(levels, tables.bound)
         types = {"lvl": pa.int32()}
         arrow = pa.table({c: pa.array(v, types.get(c, pa.string())) for c, v in columns.items()})
