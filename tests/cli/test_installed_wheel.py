@@ -155,8 +155,11 @@ def test_every_subcommand_works_installed_from_any_directory(
 
     apply = run(installed, elsewhere, stack, "apply", "plan.jsonl", "--yes", "--max-delete-fraction", "0.9")
     assert apply.returncode == 0, apply.stderr
-    restore = run(installed, elsewhere, stack, "restore", "plan.jsonl.audit.jsonl", "--yes")
+    restore = run(
+        installed, elsewhere, stack, "restore", "plan.jsonl.audit.jsonl", "--yes", "--concurrency", "2"
+    )
     assert restore.returncode == 0, restore.stdout + restore.stderr
+    assert "Restored" in restore.stdout
     rescue = run(installed, elsewhere, stack, "rescue", "--bucket", bucket, "--plan", "plan.jsonl")
     assert rescue.returncode == 0, rescue.stderr
     reset = run(installed, elsewhere, stack, "reset-registry-history", "--bucket", bucket, "--yes")
