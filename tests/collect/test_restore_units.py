@@ -342,15 +342,19 @@ def test_many_keys_at_once_answer_as_one_at_a_time_would(versioned_world: World,
     assert kept == [(k, m) for k, m in pairs if k not in denied and k != "models/none"]
     assert len(rounds) == -(-len(pairs) // (32 * workers))
 
-    result = remove_markers(world.s3, BUCKET, kept, workers)
+    rounds.clear()
+    result = remove_markers(world.s3, BUCKET, kept, workers, lambda: rounds.append(1))
     assert result.restored == [k for k, _ in kept] and result.failed == []
+    assert len(rounds) == 1  # one batch of markers: one round
     world.s3.delete_object(Bucket=BUCKET, Key="models/20")  # deleted again after the restore
     keys = [k for k, _ in pairs]
-    assert still_deleted(world.s3, BUCKET, keys, workers) == [
+    rounds.clear()
+    assert still_deleted(world.s3, BUCKET, keys, workers, lambda: rounds.append(1)) == [
         (k, "still deleted (another delete marker is current)")
         for k in keys
         if k in denied or k in ("models/none", "models/20")
     ]
+    assert len(rounds) == -(-len(keys) // (32 * workers))
 
 
 def test_a_key_holding_a_line_separator_stays_on_its_audit_line(tmp_path: Path) -> None:
