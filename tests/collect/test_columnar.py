@@ -20,6 +20,7 @@ from artifact_gc.collect.columnar import (
     counts_sql,
     decision_sql,
     glob_to_re2,
+    kept_sql,
     lookup_levels,
     matched_sql,
     mid_name_extensions,
@@ -201,7 +202,8 @@ def test_the_decision_sql_decides_and_counts_as_mark(
     columnar = MarkStats()
     decided = decision_sql("SELECT * FROM objects", tables, prefixes, tuple(globs))
     params = {"cutoff": CUTOFF}
-    add_counts(con.sql(counts_sql(decided, columnar.largest_limit), params=params).fetchall(), columnar)
+    counted = counts_sql(kept_sql(decided), columnar.largest_limit)  # as plan_from_inventory counts
+    add_counts(con.sql(counted, params=params).fetchall(), columnar)
     garbage = [
         k for (k,) in con.sql(f"SELECT key FROM ({decided}) WHERE decision = 0", params=params).fetchall()
     ]

@@ -157,13 +157,14 @@ def bucket_columns(levels: list[tuple[int, list[str]]], bound: int = BUCKET_BOUN
     return columns
 
 
-def _level_joins(table: str, levels: list[tuple[int, list[str]]]) -> list[tuple[str, str]]:
-    """(alias, LEFT JOIN) of each level of ``table`` on the row's first ``l`` characters."""
+def _level_joins(table: str, levels: list[tuple[int, list[str]]], lookup: str) -> list[tuple[str, str]]:
+    """(alias, LEFT JOIN) of each level of ``table`` on the first ``l`` characters of ``lookup`` (a key
+    column; a row whose ``lookup`` is NULL is not looked up)."""
     return [
         (
             f"{table}{level}",
             f"LEFT JOIN (SELECT * FROM {table} WHERE lvl = {level}) AS {table}{level} "
-            f"ON {table}{level}.p = left(o.key, {cut})",
+            f"ON {table}{level}.p = left({lookup}, {cut})",
         )
         for level, (cut, _) in enumerate(levels)
     ]
@@ -171,16 +172,21 @@ def _level_joins(table: str, levels: list[tuple[int, list[str]]]) -> list[tuple[
 
 def matched_sql(rows: str, tables: ReferenceTables) -> str:
     """Each row of ``rows`` (a ``key`` column) with ``ref_len``, the length in characters of the
-    reference that protects its key (NULL when none does), and ``at_longer_folder``: whether a reference
-    of :func:`mid_name_extensions` stops at a folder boundary of the key.
+    reference that protects its key (NULL when none does), and ``non_folder``: protected by a match that
+    stops mid-name, where ``ReferenceSet.match`` says NON_FOLDER.
 
     Reads the tables of ``inventory_mark.load_refs``: ``refs`` and ``ext``, both :func:`bucket_columns`.
     One LEFT JOIN per level (its start is unique within the level, so no row is repeated), then
-    ``starts_with`` against the bucket's texts: of the prefix-free references at most one matches."""
+    ``starts_with`` against the bucket's texts: of the prefix-free references at most one matches.
+
+    A mid-name match (``v1`` keeps ``v10/x``) is a folder match after all when a longer reference stops
+    at a folder boundary of the key (``v10``): that is looked up among :func:`mid_name_extensions` the
+    same way, for the rows matched mid-name only (few; the others' lookup key is NULL)."""
     if "" in tables.refs:  # a reference to the bucket itself
-        return f"SELECT *, 0 AS ref_len, FALSE AS at_longer_folder FROM ({rows})"
+        return f"SELECT *, 0 AS ref_len, FALSE AS non_folder FROM ({rows})"
     slots = range(tables.bound)
-    refs, ext = _level_joins("refs", tables.ref_levels), _level_joins("ext", tables.ext_levels)
+    refs = _level_joins("refs", tables.ref_levels, "o.key")
+    ext = _level_joins("ext", tables.ext_levels, "CASE WHEN m.mid_name THEN m.key END")
     found = [
         "CASE "
         + " ".join(f"WHEN starts_with(o.key, {alias}.m{slot}) THEN length({alias}.m{slot})" for slot in slots)
@@ -188,17 +194,20 @@ def matched_sql(rows: str, tables: ReferenceTables) -> str:
         for alias, _ in refs
     ]
     folders = [
-        f"(starts_with(o.key, {alias}.m{slot}) AND substr(o.key, length({alias}.m{slot}) + 1, 1) IN ('', '/'))"
+        f"(starts_with(m.key, {alias}.m{slot}) AND substr(m.key, length({alias}.m{slot}) + 1, 1) IN ('', '/'))"
         for alias, _ in ext
         for slot in slots
     ]
-    joins = [join for _, join in refs + ext]
     ref_len = f"coalesce({', '.join(found)})" if found else "CAST(NULL AS INTEGER)"
-    at_longer_folder = f"coalesce({' OR '.join(folders)}, FALSE)" if folders else "FALSE"
-    return (
-        f"SELECT o.*, {ref_len} AS ref_len, {at_longer_folder} AS at_longer_folder "
-        f"FROM ({rows}) AS o {' '.join(joins)}"
-    )
+    at_longer_folder = " OR ".join(folders) or "FALSE"
+    matched = f"SELECT o.*, {ref_len} AS ref_len FROM ({rows}) AS o {' '.join(join for _, join in refs)}"
+    return f"""
+        SELECT m.* EXCLUDE (mid_name), coalesce(m.mid_name AND NOT coalesce({at_longer_folder}, FALSE), FALSE)
+            AS non_folder
+        FROM (
+            SELECT *, ref_len > 0 AND substr(key, ref_len + 1, 1) NOT IN ('', '/') AS mid_name FROM ({matched})
+        ) AS m {" ".join(join for _, join in ext)}
+    """
 
 
 @dataclass(frozen=True)
@@ -287,12 +296,8 @@ def decision_sql(
 ) -> str:
     """One row per in-scope object of ``source`` (OBJECT_SCHEMA columns) with its scope ``prefix``, a
     ``decision`` in :func:`mark`'s order (1 protected, 2 too young, 3 kept by a glob, 0 candidate) and
-    ``non_folder``: protected by a match that stops mid-name, where ``ReferenceSet.match`` says
-    NON_FOLDER. Needs the tables of ``inventory_mark.load_refs``; the cutoff is parameter ``$cutoff``.
-
-    A mid-name match (``v1`` keeps ``v10/x``) is a folder match after all when a longer reference stops
-    at a folder boundary of the key (``v10``): :func:`matched_sql` looks that up among
-    :func:`mid_name_extensions` as it looks up the protecting reference."""
+    ``non_folder`` (:func:`matched_sql`). Needs the tables of ``inventory_mark.load_refs``; the cutoff
+    is parameter ``$cutoff``."""
     scope = " ".join(
         f"WHEN starts_with(key, {sql_literal(p, 'scope prefix')}) THEN {sql_literal(p, 'scope prefix')}"
         for p in prefixes
@@ -313,17 +318,21 @@ def decision_sql(
                 WHEN {keep or "FALSE"} THEN 3
                 ELSE 0
             END AS decision,
-            coalesce(ref_len > 0 AND substr(key, ref_len + 1, 1) NOT IN ('', '/')
-                AND NOT at_longer_folder, FALSE) AS non_folder
+            non_folder
         FROM judged
     """
 
 
 def kept_sql(decided: str) -> str:
     """Of each of :func:`decision_sql`'s rows, what the passes after the decision read: the counters'
-    columns of every row, the plan's columns of candidates only (NULL for the rest)."""
+    columns of every row (decision, size, non_folder); the plan's columns, prefix and storage class of
+    candidates only (NULL for the rest, which no counter reads by prefix or class: a smaller scratch file).
+    The columns come in the order of ``inventory_mark.DECIDED_COLUMNS``."""
     return f"""
-        SELECT decision, prefix, storage_class, size, non_folder,
+        SELECT decision,
+            CASE WHEN decision = 0 THEN prefix END AS prefix,
+            CASE WHEN decision = 0 THEN storage_class END AS storage_class,
+            size, non_folder,
             CASE WHEN decision = 0 THEN key END AS key,
             CASE WHEN decision = 0 THEN last_modified END AS last_modified,
             CASE WHEN decision = 0 THEN etag END AS etag,
@@ -333,9 +342,9 @@ def kept_sql(decided: str) -> str:
 
 
 def counts_sql(decided: str, largest: int) -> str:
-    """One aggregate over :func:`decision_sql`'s rows: what :class:`MarkStats` counts, by decision, scope
-    prefix and storage class (rows: decision, prefix, storage_class, objects, bytes, non_folder, and the
-    ``largest`` biggest candidates as {size, key} structs)."""
+    """One aggregate over :func:`kept_sql`'s rows: what :class:`MarkStats` counts, by decision, and for
+    candidates by scope prefix and storage class too (rows: decision, prefix, storage_class, objects,
+    bytes, non_folder, and the ``largest`` biggest candidates as {size, key} structs)."""
     return f"""
         SELECT decision, prefix, storage_class, count(*) AS objects, coalesce(sum(size), 0) AS bytes,
             count(*) FILTER (WHERE non_folder) AS non_folder,
