@@ -7,7 +7,9 @@ files of the others (about half the old objects are candidates; the references h
 as runs, steps and files do). Then, in the same run:
   * a bare DuckDB scan of the columns the mark reads (the floor: no planning can read less),
   * `artifact-gc plan --inventory` on it (a child process, so its peak memory is its own), writing a
-    Parquet plan, for N and for N/5 objects (memory must not grow with the number of objects).
+    Parquet plan, for N and for N/5 objects (memory must not grow with the number of objects),
+  * DuckDB sorting that plan's candidates by key from an unsorted copy and writing them: what any plan
+    in key order pays on top of its mark.
 Prints objects/s, plan time / scan time and peak memory, with the targets of the issue beside them. It
 reports; it never fails on a target.
 """
@@ -23,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -157,7 +160,8 @@ def bare_scan(manifest_path: Path) -> float:
     files = [str(root / f["key"]) for f in json.loads(manifest_path.read_text())["files"]]
     con = duckdb.connect()
     query = (
-        "SELECT count(key), sum(size), min(last_modified_date), count(e_tag), count(storage_class) "
+        # every value read and decoded: count(column) could be answered from the files' statistics
+        "SELECT sum(strlen(key)), sum(size), min(last_modified_date), sum(strlen(e_tag)), sum(strlen(storage_class)) "
         f"FROM read_parquet({files!r})"
     )
     con.sql(query).fetchall()  # once to warm the page cache, as the plan's reads will be
@@ -198,10 +202,12 @@ print(seconds, objects, found, peak)
 """
 
 
-def plan_run(manifest_path: Path, engine: str = "embedded") -> tuple[float, int, int, int]:
-    """(seconds, objects, candidates, peak RSS bytes) of one `plan --inventory` in a child process (with
-    Spark, the time includes starting it; the peak is the Python driver's, not the JVM's). Engine
-    ``report``: `report --inventory` (by folders two deep) instead."""
+def plan_run(
+    manifest_path: Path, engine: str = "embedded", then: Callable[[Path], float] | None = None
+) -> tuple[float, int, int, int, float | None]:
+    """(seconds, objects, candidates, peak RSS bytes, ``then(plan)``) of one `plan --inventory` in a
+    child process (with Spark, the time includes starting it; the peak is the Python driver's, not the
+    JVM's). Engine ``report``: `report --inventory` (by folders two deep) instead."""
     out = manifest_path.parents[4] / f"plan-{engine}.parquet"
     env = dict(
         os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1"
@@ -224,10 +230,36 @@ def plan_run(manifest_path: Path, engine: str = "embedded") -> tuple[float, int,
     if run.returncode:
         sys.exit(f"plan --inventory failed:\n{run.stderr[-3000:]}")
     seconds, objects, found, peak = run.stdout.strip().splitlines()[-1].split()
+    measured = then(out) if then is not None else None
     if out.is_dir():
         shutil.rmtree(out)
     out.unlink(missing_ok=True)
-    return float(seconds), int(objects), int(found), int(peak)
+    return float(seconds), int(objects), int(found), int(peak), measured
+
+
+def sort_floor(plan: Path) -> float:
+    """Seconds DuckDB takes, with the plan's settings (1 GB memory limit, every core), to sort the plan's
+    candidates by key from an unsorted copy and write them as Parquet: the part of the plan time that
+    any plan written in key order pays, whatever its mark costs."""
+    import duckdb
+
+    shuffled, again = plan.with_name("floor-shuffled.parquet"), plan.with_name("floor-sorted.parquet")
+    con = duckdb.connect()
+    try:
+        con.execute("SET memory_limit = '1GB'")
+        con.execute("SET preserve_insertion_order = false")
+        con.execute(
+            f"COPY (SELECT * FROM read_parquet('{plan}') ORDER BY hash(key)) TO '{shuffled}' (FORMAT parquet)"
+        )
+        started = time.perf_counter()
+        con.execute(
+            f"COPY (SELECT * FROM read_parquet('{shuffled}') ORDER BY key) TO '{again}' (FORMAT parquet)"
+        )
+        return time.perf_counter() - started
+    finally:
+        con.close()
+        shuffled.unlink(missing_ok=True)
+        again.unlink(missing_ok=True)
 
 
 def main() -> int:
@@ -254,15 +286,20 @@ def main() -> int:
         manifest_path = generate(size)
         refresh(manifest_path)
         scan = bare_scan(manifest_path)
-        seconds, objects, found, peak = plan_run(manifest_path)
-        results[size] = (seconds, scan, peak)
+        seconds, objects, found, peak, floor = plan_run(manifest_path, then=sort_floor if size == n else None)
+        results[size] = (seconds, scan, peak, found, floor)
         print(
             f"  {objects:,} objects: plan --inventory {seconds:.1f} s ({objects / seconds:,.0f} objects/s), "
             f"{found:,} candidates; bare DuckDB scan {scan:.2f} s; plan/scan {seconds / scan:.1f}x; "
             f"peak memory {peak / 2**20:,.0f} MiB"
         )
-    seconds, scan, peak = results[n]
-    report_seconds, objects, _, report_peak = plan_run(manifest_path, "report")
+    seconds, scan, peak, found, floor = results[n]
+    assert floor is not None
+    print(
+        f"  of which any plan in key order pays: sorting the {found:,} candidates by key and writing them, "
+        f"{floor:.1f} s ({floor / scan:.1f}x the scan) in DuckDB alone"
+    )
+    report_seconds, objects, _, report_peak, _ = plan_run(manifest_path, "report")
     print(
         f"  {objects:,} objects: report --inventory {report_seconds:.1f} s ({objects / report_seconds:,.0f} objects/s), "
         f"report/scan {report_seconds / scan:.1f}x; peak memory {report_peak / 2**20:,.0f} MiB"
@@ -289,7 +326,7 @@ def spark_bench(n: int) -> None:
     print(f"bench-scale ENGINE=spark: {n:,} objects; {describe_registry(n)}; bare DuckDB scan {scan:.2f} s")
     found = {}
     for engine in ("embedded", "spark"):
-        seconds, objects, found[engine], _ = plan_run(manifest_path, engine)
+        seconds, objects, found[engine], _, _ = plan_run(manifest_path, engine)
         print(
             f"  {engine:>8}: plan --inventory {seconds:.1f} s ({objects / seconds:,.0f} objects/s), "
             f"{found[engine]:,} candidates; plan/scan {seconds / scan:.1f}x"
