@@ -54,7 +54,7 @@ from artifact_gc.cli.options import (
 )
 from artifact_gc.collect import control
 from artifact_gc.collect.apply import ApplyOptions, execute_apply, prepare_apply
-from artifact_gc.collect.planfile import iter_candidates, read_header
+from artifact_gc.collect.planfile import iter_candidate_keys, read_header
 from artifact_gc.collect.quarantine import DEFAULT_TAG, parse_tag, rescue_keys
 from artifact_gc.collect.restore import check_markers, read_audit, remove_markers, still_deleted
 from artifact_gc.config import GcConfig, parse_duration
@@ -449,7 +449,7 @@ def rescue(
                     f"--plan {plan_file} is for bucket {header.get('bucket')!r}, not {bucket_name!r}"
                 )
             bucket_name = header.get("bucket")
-            keys += [c.obj.key for c in iter_candidates(plan_file)]
+            keys += iter_candidate_keys(plan_file)
         if not bucket_name:
             raise UsageError("no bucket: give --bucket, --plan, or --tf-dir/--tf-outputs")
         tag = _quarantine_tag(quarantine_tag, config)

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from artifact_gc.collect.object_info import ObjectInfo
 from artifact_gc.collect.planfile import Candidate, candidate_from_record, isoformat
 from artifact_gc.errors import UsageError
 
+T = TypeVar("T")
 HEADER_KEY = b"artifact_gc_header"
 HEADER_FIELD = "artifact_gc_header"  # the key column's metadata entry in a Spark-written part
 SPARK_ROW_METADATA = b"org.apache.spark.sql.parquet.row.metadata"
@@ -109,20 +112,130 @@ def read_parquet_header(path: Path) -> Any:
 
 
 def iter_parquet_candidates(path: Path) -> Iterator[Candidate]:
+    return _each_batch(path, _column_candidates, _record_candidates)
+
+
+def iter_parquet_keys(path: Path) -> Iterator[str]:
+    """The candidates' keys, each candidate checked as :func:`iter_parquet_candidates` checks it, without
+    building it when its batch's columns are plain (:func:`_plain_columns`)."""
+    return _each_batch(
+        path,
+        lambda batch: batch.column("key").to_pylist(),
+        lambda batch, path, row: (candidate.obj.key for candidate in _record_candidates(batch, path, row)),
+    )
+
+
+def _each_batch(
+    path: Path, columns: Callable[[Any], Iterable[T]], records: Callable[[Any, Path, int], Iterable[T]]
+) -> Iterator[T]:
+    """``columns(batch)`` of each batch of the plan's parts whose columns are plain, ``records(batch, path,
+    rows before it)`` of the others; a part that cannot be read is named (exit 2)."""
     _, pq = modules()
     row = 0
     for part in plan_parts(path):
         try:
-            handle = pq.ParquetFile(part)
-            for batch in handle.iter_batches(batch_size=65536):
-                for record in batch.to_pylist():
-                    row += 1
-                    moment = record.get("last_modified")
-                    if moment is not None and not isinstance(moment, str):
-                        record["last_modified"] = isoformat(moment)
-                    record.setdefault("version_id", None)
-                    yield candidate_from_record(record, f"plan {path} row {row}")
+            for batch in pq.ParquetFile(part).iter_batches(batch_size=65536):
+                yield from (columns(batch) if _plain_columns(batch) else records(batch, path, row))
+                row += batch.num_rows
         except UsageError:
             raise
         except Exception as exc:  # a damaged file: name it, as the JSON Lines reader does
             raise UsageError(f"plan {part}: cannot read its candidates ({exc}); plan again") from exc
+
+
+def _record_candidates(batch: Any, path: Path, row: int) -> Iterator[Candidate]:
+    """A batch's candidates record by record, through :func:`candidate_from_record`: the authority on
+    what a candidate is, and the reader that names a bad row."""
+    for record in batch.to_pylist():
+        row += 1
+        moment = record.get("last_modified")
+        if moment is not None and not isinstance(moment, str):
+            record["last_modified"] = isoformat(moment)
+        record.setdefault("version_id", None)
+        yield candidate_from_record(record, f"plan {path} row {row}")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_FIRST_MICROSECOND = (datetime.min.replace(tzinfo=timezone.utc) - _EPOCH) // timedelta(microseconds=1)
+_LAST_MICROSECOND = (datetime.max.replace(tzinfo=timezone.utc) - _EPOCH) // timedelta(microseconds=1)
+_OPTIONAL = ("storage_class", "current_version_id", "prefix")  # text columns a plan may leave out
+
+
+def _plain_columns(batch: Any) -> bool:
+    """Whether a batch's candidates can be read column by column: every column of the type the plan
+    writers write, and no value :func:`candidate_from_record` would refuse or convert: text key and ETag,
+    whole sizes of 0 or more, UTC instants in whole microseconds within Python's years, no nulls where a
+    candidate needs a value, no version ids. Else the batch goes record by record to
+    :func:`_record_candidates`, which builds the same candidates or names the bad row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    names = set(batch.schema.names)
+    if not batch.num_rows or "version_id" in names or not {"key", "etag", "size", "last_modified"} <= names:
+        return False
+    column = batch.column
+    text = (pa.types.is_string, pa.types.is_large_string)
+    moment = column("last_modified").type
+    if not (
+        all(any(test(column(n).type) for test in text) for n in ("key", "etag"))
+        and all(
+            any(test(column(n).type) for test in (*text, pa.types.is_null)) for n in _OPTIONAL if n in names
+        )
+        and pa.types.is_integer(column("size").type)
+        and pa.types.is_timestamp(moment)
+        and moment.tz == "UTC"  # as DuckDB, Spark and pyarrow write it; another zone's years end elsewhere
+        and not any(column(n).null_count for n in ("key", "etag", "size", "last_modified"))
+        and ("prefix" not in names or not column("prefix").null_count)
+    ):
+        return False
+    try:
+        micros = pc.min_max(_micros(column("last_modified")))
+    except pa.ArrowInvalid:  # finer than a microsecond, or beyond int64 microseconds
+        return False
+    return (
+        pc.min(column("size")).as_py() >= 0
+        and micros["min"].as_py() >= _FIRST_MICROSECOND
+        and micros["max"].as_py() <= _LAST_MICROSECOND
+    )
+
+
+def _micros(moments: Any) -> Any:
+    """Timestamps as whole microseconds since the epoch (UTC)."""
+    import pyarrow as pa
+
+    return moments.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
+
+
+def _column_candidates(batch: Any) -> list[Candidate]:
+    """The candidates of a batch of :func:`_plain_columns`, column by column: a plan of millions is read
+    in seconds, not minutes."""
+
+    names = set(batch.schema.names)
+
+    def optional(name: str, absent: Any) -> list[Any]:
+        return batch.column(name).to_pylist() if name in names else [absent] * batch.num_rows
+
+    micros = _micros(batch.column("last_modified"))
+    return [
+        Candidate(
+            ObjectInfo(
+                key=key,
+                size=size,
+                last_modified=_EPOCH + timedelta(microseconds=us),
+                etag=etag,
+                storage_class=storage_class or "STANDARD",
+                current_version_id=current,
+            ),
+            prefix,
+        )
+        for key, size, us, etag, storage_class, current, prefix in zip(
+            batch.column("key").to_pylist(),
+            batch.column("size").to_pylist(),
+            micros.to_pylist(),
+            batch.column("etag").to_pylist(),
+            optional("storage_class", None),
+            optional("current_version_id", None),
+            optional("prefix", ""),
+            strict=True,
+        )
+    ]

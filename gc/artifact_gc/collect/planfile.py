@@ -252,12 +252,21 @@ def _candidates(path: Path) -> Iterator[Candidate]:
             yield candidate_from_record(record, where)
 
 
+def iter_candidate_keys(path: Path) -> Iterator[str]:
+    """The candidates' keys, each candidate checked as :func:`iter_candidates` checks it (a Parquet
+    plan's are read column by column, without building the candidates)."""
+    from artifact_gc.collect.parquet_plan import is_parquet, iter_parquet_keys
+
+    if is_parquet(path):
+        return iter_parquet_keys(path)
+    return (candidate.obj.key for candidate in iter_candidates(path))
+
+
 def planned_keys(path: Path) -> Iterator[str]:
     """A plan's candidate keys, in the plan's order; a plan out of key order is refused, as apply
     refuses it (plans are written in strictly increasing key order)."""
     previous: str | None = None
-    for candidate in iter_candidates(path):
-        key = candidate.obj.key
+    for key in iter_candidate_keys(path):
         if previous is not None and key <= previous:
             raise UsageError(
                 f"plan {path}: candidate {key!r} is out of key order (after {previous!r}); plan again"
