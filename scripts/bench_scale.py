@@ -9,7 +9,8 @@ as runs, steps and files do). Then, in the same run:
   * `artifact-gc plan --inventory` on it (a child process, so its peak memory is its own), writing a
     Parquet plan, for N and for N/5 objects (memory must not grow with the number of objects),
   * DuckDB sorting that plan's candidates by key from an unsorted copy and writing them: what any plan
-    in key order pays on top of its mark.
+    in key order pays on top of its mark,
+  * `artifact-gc report --inventory` on it, without and with that plan (`--plan`).
 Prints objects/s, plan time / scan time and peak memory, with the targets of the issue beside them. It
 reports; it never fails on a target.
 """
@@ -28,6 +29,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -187,7 +189,8 @@ with mock_aws():
     clients = AwsClients(AwsSettings(region="us-east-1"))
     started = time.perf_counter()
     if engine == "report":
-        report = run_report(clients, "ml-artifacts", ("",), 2, load_prices("us-east-1"), datetime.now(timezone.utc), inventory_location=manifest)
+        plan = Path(out) if Path(out).exists() else None
+        report = run_report(clients, "ml-artifacts", ("",), 2, load_prices("us-east-1"), datetime.now(timezone.utc), plan_path=plan, inventory_location=manifest)
         found = report["totals"]["objects"]
         objects = found
     else:
@@ -203,12 +206,16 @@ print(seconds, objects, found, peak)
 
 
 def plan_run(
-    manifest_path: Path, engine: str = "embedded", then: Callable[[Path], float] | None = None
-) -> tuple[float, int, int, int, float | None]:
+    manifest_path: Path,
+    engine: str = "embedded",
+    then: Callable[[Path], Any] | None = None,
+    plan: Path | None = None,
+) -> tuple[float, int, int, int, Any]:
     """(seconds, objects, candidates, peak RSS bytes, ``then(plan)``) of one `plan --inventory` in a
     child process (with Spark, the time includes starting it; the peak is the Python driver's, not the
-    JVM's). Engine ``report``: `report --inventory` (by folders two deep) instead."""
-    out = manifest_path.parents[4] / f"plan-{engine}.parquet"
+    JVM's). Engine ``report``: `report --inventory` (by folders two deep) instead, with ``--plan plan``
+    when given."""
+    out = plan or manifest_path.parents[4] / f"plan-{engine}.parquet"
     env = dict(
         os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1"
     )
@@ -231,10 +238,17 @@ def plan_run(
         sys.exit(f"plan --inventory failed:\n{run.stderr[-3000:]}")
     seconds, objects, found, peak = run.stdout.strip().splitlines()[-1].split()
     measured = then(out) if then is not None else None
-    if out.is_dir():
+    if plan is None and out.is_dir():
         shutil.rmtree(out)
-    out.unlink(missing_ok=True)
+    if plan is None:
+        out.unlink(missing_ok=True)
     return float(seconds), int(objects), int(found), int(peak), measured
+
+
+def after_plan(manifest_path: Path) -> Callable[[Path], tuple[float, tuple[float, int, int, int, Any]]]:
+    """What is measured on the plan of N objects before it is removed: :func:`sort_floor`, and
+    `report --inventory --plan` with it."""
+    return lambda plan: (sort_floor(plan), plan_run(manifest_path, "report", plan=plan))
 
 
 def sort_floor(plan: Path) -> float:
@@ -286,15 +300,16 @@ def main() -> int:
         manifest_path = generate(size)
         refresh(manifest_path)
         scan = bare_scan(manifest_path)
-        seconds, objects, found, peak, floor = plan_run(manifest_path, then=sort_floor if size == n else None)
-        results[size] = (seconds, scan, peak, found, floor)
+        seconds, objects, found, peak, after = plan_run(
+            manifest_path, then=after_plan(manifest_path) if size == n else None
+        )
+        results[size] = (seconds, scan, peak, found, after)
         print(
             f"  {objects:,} objects: plan --inventory {seconds:.1f} s ({objects / seconds:,.0f} objects/s), "
             f"{found:,} candidates; bare DuckDB scan {scan:.2f} s; plan/scan {seconds / scan:.1f}x; "
             f"peak memory {peak / 2**20:,.0f} MiB"
         )
-    seconds, scan, peak, found, floor = results[n]
-    assert floor is not None
+    seconds, scan, peak, found, (floor, with_plan) = results[n]
     print(
         f"  of which any plan in key order pays: sorting the {found:,} candidates by key and writing them, "
         f"{floor:.1f} s ({floor / scan:.1f}x the scan) in DuckDB alone"
@@ -302,7 +317,8 @@ def main() -> int:
     report_seconds, objects, _, report_peak, _ = plan_run(manifest_path, "report")
     print(
         f"  {objects:,} objects: report --inventory {report_seconds:.1f} s ({objects / report_seconds:,.0f} objects/s), "
-        f"report/scan {report_seconds / scan:.1f}x; peak memory {report_peak / 2**20:,.0f} MiB"
+        f"report/scan {report_seconds / scan:.1f}x; peak memory {report_peak / 2**20:,.0f} MiB; "
+        f"with --plan ({found:,} candidates) {with_plan[0]:.1f} s, {with_plan[3] / 2**20:,.0f} MiB"
     )
     projected = seconds * 100_000_000 / n
     print(f"projected for 100M objects: {projected:.0f} s (target <= {TARGET_SECONDS_100M} s)")
