@@ -710,3 +710,45 @@ def test_nulls_stand_for_absent_fields_as_in_terraform_json(world: World, tmp_pa
     linted = CliRunner().invoke(app, ["lint-policy", "--file", str(path), "--format", "json"])
     assert linted.exit_code == 0, linted.output
     assert json.loads(linted.stdout)["errors"] == 0
+
+
+def test_a_plan_folder_duckdb_cannot_join_is_named_as_the_plan(
+    versioned_world: World, tmp_path: Path
+) -> None:
+    """A Parquet plan's keys go from its files straight into DuckDB. A folder whose empty second part has
+    another schema holds no bad candidate (the plan's reader passes it) but is not one table to DuckDB:
+    the refusal names the plan (exit 2), not the inventory."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from artifact_gc.collect.parquet_plan import HEADER_KEY
+    from artifact_gc.errors import UsageError
+
+    from inventory_builder import bucket_rows, write_delivery
+
+    world = versioned_world
+    written = tmp_path / "written.parquet"
+    planned_with_lifecycle(world, written)
+    folder = tmp_path / "plan.parquet"
+    folder.mkdir()
+    written.rename(folder / "part-00000.parquet")
+    header = pq.read_schema(folder / "part-00000.parquet").metadata[HEADER_KEY]
+    empty = pa.table({"size": pa.array([], pa.int64())}).replace_schema_metadata({HEADER_KEY: header})
+    pq.write_table(empty, folder / "part-00001.parquet")
+    manifest = write_delivery(
+        tmp_path / "dest", bucket_rows(world.s3, BUCKET, True), BUCKET, "Parquet", True, world.now
+    )
+    with pytest.raises(UsageError) as caught:
+        run_report(
+            world.clients(),
+            BUCKET,
+            ("",),
+            1,
+            load_prices("us-east-1"),
+            world.now,
+            None,
+            folder,
+            inventory_location=str(manifest),
+        )
+    assert str(caught.value).startswith(f"plan {folder}: cannot read its keys (")
+    assert str(caught.value).endswith("); plan again")

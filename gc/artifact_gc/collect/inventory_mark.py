@@ -13,7 +13,7 @@ import itertools
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -31,7 +31,7 @@ from artifact_gc.collect.columnar import (
     sql_literal,
 )
 from artifact_gc.collect.mark import MarkStats
-from artifact_gc.collect.planfile import fsync_file, isoformat, sealed_header
+from artifact_gc.collect.planfile import fsync_file, isoformat, planned_keys, sealed_header
 from artifact_gc.errors import SafetyError, UsageError
 from artifact_gc.objects.inventory import Delivery, all_data_files, find_delivery
 from artifact_gc.objects.inventory_manifest import InventoryManifest
@@ -324,6 +324,30 @@ def _DECIDED_ARROW(pa: Any) -> Any:
     return pa.schema([(name, arrow[kind]) for name, kind in DECIDED_COLUMNS])
 
 
+def load_planned(con: Any, plan: Path) -> None:
+    """The plan's candidate keys as table ``planned(key)``: a Parquet plan's read by DuckDB from its
+    files (no key passes through Python), a JSON Lines plan's in chunks. The caller has read the plan
+    through :func:`planfile.planned_keys` already, which refuses a malformed one naming the row."""
+    duckdb, pa, _ = _modules()
+    from artifact_gc.collect.parquet_plan import is_parquet, plan_parts
+
+    if not is_parquet(plan):
+        con.execute("CREATE TABLE planned (key VARCHAR)")
+        keys = planned_keys(plan)
+        for chunk in iter(lambda: list(itertools.islice(keys, BATCH_ROWS)), []):
+            con.register("planned_chunk", pa.table({"key": pa.array(chunk, pa.string())}))
+            con.execute("INSERT INTO planned SELECT key FROM planned_chunk")
+            con.unregister("planned_chunk")
+        return
+    parts = "[" + ", ".join(sql_literal(str(part), "plan file") for part in plan_parts(plan)) + "]"
+    try:
+        con.execute(f"CREATE TABLE planned AS SELECT CAST(key AS VARCHAR) AS key FROM read_parquet({parts})")
+    except duckdb.Error as exc:  # a plan pyarrow reads but DuckDB does not: name the plan, not the inventory
+        raise UsageError(
+            f"plan {plan}: cannot read its keys ({str(exc).splitlines()[0]}); plan again"
+        ) from exc
+
+
 def report_from_inventory(
     location: str,
     s3: Any,
@@ -334,26 +358,22 @@ def report_from_inventory(
     inventory: Any,
     builders: Sequence[Any],
     excluded_in: Sequence[bool],
-    planned_keys: Iterable[str] | None = None,
+    plan: Path | None = None,
 ) -> None:
     """Fill the report's ``inventory`` and scenario ``builders`` from the newest complete delivery at
     ``location``, as a listing fills them version by version: DuckDB aggregates the versions
-    (``report.inventory_aggregates``) and only the groups reach Python. ``planned_keys``, a plan's
-    candidates, go to a table DuckDB can spill, so a huge plan is not held in memory either."""
+    (``report.inventory_aggregates``) and only the groups reach Python. The candidates of ``plan`` (read
+    and checked already) go to a table DuckDB can spill (:func:`load_planned`), so a huge plan is not
+    held in memory either."""
     from artifact_gc.collect.control import CONTROL_PREFIX
     from artifact_gc.report.inventory_aggregates import aggregates_sql, fold, scenario_filters
 
-    _, pa, _ = _modules()
+    _modules()
     delivery = find_delivery(location, s3, bucket, now, max_age_seconds)
     manifest = delivery.manifest
     with _reading(delivery, s3, "report") as (con, _, paths):
-        if planned_keys is not None:
-            con.execute("CREATE TABLE planned (key VARCHAR)")
-            keys = iter(planned_keys)
-            for chunk in iter(lambda: list(itertools.islice(keys, BATCH_ROWS)), []):
-                con.register("planned_chunk", pa.table({"key": pa.array(chunk, pa.string())}))
-                con.execute("INSERT INTO planned SELECT key FROM planned_chunk")
-                con.unregister("planned_chunk")
+        if plan is not None:
+            load_planned(con, plan)
         filters = scenario_filters(builders)
         query = aggregates_sql(
             _raw_sql(manifest, paths, con),
@@ -363,7 +383,7 @@ def report_from_inventory(
             inventory.depth,
             filters,
             CONTROL_PREFIX,
-            planned_keys is not None,
+            plan is not None,
         )
         rows = con.execute(query, {"now": now}).fetchall()
     malformed = fold(rows, inventory, builders, filters, excluded_in)

@@ -11,7 +11,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from artifact_gc.aws import AwsClients, aws_message, error_code
-from artifact_gc.collect.planfile import PlannedKeys, iter_candidate_keys, planned_keys, read_header
+from artifact_gc.collect.planfile import PlannedKeys, planned_keys, read_header
 from artifact_gc.config import DEFAULT_MAX_INVENTORY_AGE, parse_duration
 from artifact_gc.cost.lifecycle import rule_shape_problems, without_nulls
 from artifact_gc.cost.lifecycle_lint import BucketFacts, lint
@@ -138,7 +138,7 @@ def run_report(
         header = read_header(plan_path)
         if header.get("bucket") != bucket:
             raise UsageError(f"--plan {plan_path} is for bucket {header.get('bucket')!r}, not {bucket!r}")
-        planned = sum(1 for _ in iter_candidate_keys(plan_path))  # streamed: the plan is read, not held
+        planned = sum(1 for _ in planned_keys(plan_path))  # every candidate checked, streamed, not held
         if not inventory_location:  # an inventory report joins the plan's keys in DuckDB instead
             candidates = PlannedKeys(plan_path)
 
@@ -197,7 +197,7 @@ def run_report(
             inventory,
             builders,
             excluded_in,
-            planned_keys(plan_path) if plan_path is not None else None,
+            plan_path,
         )
     else:
         for record in scan_versions(s3, bucket, prefixes, now, inventory):
