@@ -209,7 +209,6 @@ def _micros(moments: Any) -> Any:
 def _column_candidates(batch: Any) -> list[Candidate]:
     """The candidates of a batch of :func:`_plain_columns`, column by column: a plan of millions is read
     in seconds, not minutes."""
-
     names = set(batch.schema.names)
 
     def optional(name: str, absent: Any) -> list[Any]:
