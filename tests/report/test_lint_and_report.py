@@ -572,6 +572,14 @@ def test_a_report_from_an_inventory_equals_a_report_from_listing(
         assert read[part] == listed[part], part
 
 
+def inventory_report(world: World, manifest: Path, plan: Path | None = None) -> dict:
+    """`report --inventory MANIFEST [--plan PLAN]` of the whole bucket, by top-level folder."""
+    prices = load_prices("us-east-1")
+    return run_report(
+        world.clients(), BUCKET, ("",), 1, prices, world.now, None, plan, inventory_location=str(manifest)
+    )
+
+
 @pytest.mark.parametrize("plan_name", ["plan.jsonl", "plan.parquet"])
 def test_a_report_from_an_inventory_deletes_the_plan_as_a_listed_report_does(
     versioned_world: World, tmp_path: Path, plan_name: str
@@ -587,17 +595,7 @@ def test_a_report_from_an_inventory_deletes_the_plan_as_a_listed_report_does(
     manifest = write_delivery(
         tmp_path / "dest", bucket_rows(world.s3, BUCKET, True), BUCKET, "Parquet", True, world.now
     )
-    read = run_report(
-        world.clients(),
-        BUCKET,
-        ("",),
-        1,
-        prices,
-        world.now,
-        None,
-        plan_path,
-        inventory_location=str(manifest),
-    )
+    read = inventory_report(world, manifest, plan_path)
     scenarios = {s["name"]: s for s in read["projection"]["scenarios"]}
     assert scenarios["d"]["total_12m"] < scenarios["b"]["total_12m"]  # the plan deletes something
     for part in ("current", "noncurrent", "totals", "projection"):
@@ -615,15 +613,7 @@ def test_a_report_refuses_inventory_rows_without_a_date(versioned_world: World, 
     rows[0]["last_modified_date"] = None
     manifest = write_delivery(tmp_path / "dest", rows, BUCKET, "Parquet", True, world.now)
     with pytest.raises(SafetyError, match=r"^inventory .*: 1 rows have no key or no last-modified date"):
-        run_report(
-            world.clients(),
-            BUCKET,
-            ("",),
-            1,
-            load_prices("us-east-1"),
-            world.now,
-            inventory_location=str(manifest),
-        )
+        inventory_report(world, manifest)
 
 
 def test_documented_lifecycle_examples_are_of_the_rule_shape() -> None:
@@ -739,16 +729,6 @@ def test_a_plan_folder_duckdb_cannot_join_is_named_as_the_plan(
         tmp_path / "dest", bucket_rows(world.s3, BUCKET, True), BUCKET, "Parquet", True, world.now
     )
     with pytest.raises(UsageError) as caught:
-        run_report(
-            world.clients(),
-            BUCKET,
-            ("",),
-            1,
-            load_prices("us-east-1"),
-            world.now,
-            None,
-            folder,
-            inventory_location=str(manifest),
-        )
+        inventory_report(world, manifest, folder)
     assert str(caught.value).startswith(f"plan {folder}: cannot read its keys (")
     assert str(caught.value).endswith("); plan again")
