@@ -30,6 +30,7 @@ SAFETY_CORE = [
     "artifact_gc/refs/reachability.py",
     "artifact_gc/collect/mark.py",
     "artifact_gc/collect/planfile.py",
+    "artifact_gc/collect/parquet_plan.py",
     "artifact_gc/collect/safety.py",
     "artifact_gc/collect/apply.py",
     "artifact_gc/collect/restore.py",
@@ -67,6 +68,15 @@ OUT_OF_SCOPE = {
         "record_baselines",
     ],
     "artifact_gc/collect/planfile.py": ["PlanWriter", "_candidate_batches", "fsync_file"],
+    # the Parquet plan's writer, and its header and folder readers (Spark's form): tests/collect/
+    # test_spark_plan.py and the CLI's fuzz of plan folders cover those, too slow to run per mutant
+    "artifact_gc/collect/parquet_plan.py": [
+        "modules",
+        "write_parquet_plan",
+        "plan_parts",
+        "_part_header",
+        "read_parquet_header",
+    ],
 }
 # Fast tests only: pure unit tests and in-process emulator tests of one function each. A surviving mutant
 # runs every test that covers its function, so the emulator suites that drive whole plans and applies
@@ -75,6 +85,7 @@ TESTS = [
     "tests/refs/",
     "tests/collect/test_mark.py",
     "tests/collect/test_planfile.py",
+    "tests/collect/test_parquet_plan_reader.py",
     "tests/collect/test_safety_units.py",
     "tests/collect/test_apply_units.py",
     "tests/collect/test_lease.py",

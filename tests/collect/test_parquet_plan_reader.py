@@ -128,6 +128,7 @@ EDGES = [
     plain_but(storage_class=pa.array([1, 0])),  # the record reader spells it "1"
     plain_but(prefix=pa.array([1, 2])),
     plain_but(version_id=pa.array(["v1", None])),
+    plain_but(last_modified=pa.array([1, 2], pa.timestamp("ns", tz="UTC"))),  # finer than a microsecond
     plain_but(size=pa.array([1.0, 2.0])),
     plain_but(last_modified=pa.array([LAST, LAST], pa.timestamp("s", tz="+02:00"))),  # year 10000 there
     plain_but(last_modified=pa.array([WHEN, WHEN], pa.timestamp("us"))),  # no zone: read as local time
@@ -183,28 +184,56 @@ def _row(key: str, **changes: Any) -> dict[str, Any]:
 def test_a_plain_plan_is_read_column_by_column_with_every_field(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The plans our writers write take the column reader; it keeps every field as the record reader
-    does (an empty class is STANDARD, the instant is UTC to the microsecond)."""
-    path = _plan(tmp_path / "plan.parquet", [_row("models/a"), _row("models/b", current_version_id="null")])
+    """The plans our writers write take the column reader, at the edges of what it takes too (an empty
+    object, the first and last instants Python holds, only the four columns a candidate needs); it keeps
+    every field as the record reader does (an empty class is STANDARD, the instant is UTC to the
+    microsecond)."""
+    first_instant = datetime.min.replace(tzinfo=timezone.utc)
+    last_instant = datetime.max.replace(tzinfo=timezone.utc)
+    path = _plan(
+        tmp_path / "plan.parquet",
+        [
+            _row("models/a"),
+            _row("models/b", current_version_id="null", size=0),
+            _row("models/c", last_modified=first_instant),
+            _row("models/d", last_modified=last_instant),
+        ],
+    )
     monkeypatch.setattr(parquet_plan, "_record_candidates", None)  # any record-by-record read fails
-    first, second = iter_parquet_candidates(path)
+    first, second, third, fourth = iter_parquet_candidates(path)
     assert (first.obj.key, first.obj.size, first.obj.etag, first.prefix) == ("models/a", 3, '"e"', "models/")
     assert first.obj.storage_class == "STANDARD" and first.obj.current_version_id is None
     assert first.obj.last_modified == WHEN and first.obj.last_modified.tzinfo is timezone.utc
-    assert second.obj.current_version_id == "null"
-    assert list(iter_candidate_keys(path)) == ["models/a", "models/b"]
+    assert (second.obj.current_version_id, second.obj.size) == ("null", 0)
+    assert (third.obj.last_modified, fourth.obj.last_modified) == (first_instant, last_instant)
+    assert list(iter_candidate_keys(path)) == ["models/a", "models/b", "models/c", "models/d"]
+    bare = tmp_path / "bare.parquet"
+    table = pq.read_table(path).select(["key", "etag", "size", "last_modified"])
+    pq.write_table(table.replace_schema_metadata({HEADER_KEY: b"{}"}), bare)
+    assert [(c.obj.key, c.obj.storage_class, c.prefix) for c in iter_parquet_candidates(bare)][:1] == [
+        ("models/a", "STANDARD", "")
+    ]
+
+
+def test_the_record_reader_names_a_row_without_a_date(tmp_path: Path) -> None:
+    """What the column reader hands over is refused by the record reader as a bad candidate of that row,
+    not as an unreadable file."""
+    path = _plan(tmp_path / "plan.parquet", [_row("models/a"), _row("models/b", last_modified=None)])
+    with pytest.raises(UsageError) as caught:
+        list(iter_parquet_candidates(path))
+    assert str(caught.value).startswith(f"plan {path} row 2: not a valid plan candidate (")
 
 
 def test_a_bad_row_among_plain_ones_is_named(tmp_path: Path) -> None:
     """A negative size sends its batch to the record reader, which names the row: nothing before it is
     read differently, nothing after it is read."""
-    rows = [_row(f"models/{n:06d}") for n in range(70_000)]
-    rows[66_000]["size"] = -1
+    rows = [_row(f"models/{n:06d}") for n in range(140_000)]
+    rows[135_000]["size"] = -1  # in the third batch of 65,536 rows
     path = _plan(tmp_path / "plan.parquet", rows)
     with pytest.raises(UsageError) as caught:
         list(planned_keys(path))
     assert str(caught.value) == (
-        f"plan {path} row 66001: not a valid plan candidate (size must be a whole number of bytes)"
+        f"plan {path} row 135001: not a valid plan candidate (size must be a whole number of bytes)"
     )
 
 
