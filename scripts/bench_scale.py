@@ -240,7 +240,7 @@ def plan_run(
     measured = then(out) if then is not None else None
     if plan is None and out.is_dir():
         shutil.rmtree(out)
-    if plan is None:
+    elif plan is None:
         out.unlink(missing_ok=True)
     return float(seconds), int(objects), int(found), int(peak), measured
 
@@ -261,6 +261,7 @@ def sort_floor(plan: Path) -> float:
     con = duckdb.connect()
     try:
         con.execute("SET memory_limit = '1GB'")
+        con.execute(f"SET temp_directory = '{plan.parent / 'floor-spill'}'")  # not the working folder
         con.execute("SET preserve_insertion_order = false")
         con.execute(
             f"COPY (SELECT * FROM read_parquet('{plan}') ORDER BY hash(key)) TO '{shuffled}' (FORMAT parquet)"
@@ -274,6 +275,7 @@ def sort_floor(plan: Path) -> float:
         con.close()
         shuffled.unlink(missing_ok=True)
         again.unlink(missing_ok=True)
+        shutil.rmtree(plan.parent / "floor-spill", ignore_errors=True)
 
 
 def main() -> int:
